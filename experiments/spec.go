@@ -1,0 +1,204 @@
+package experiments
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/replbench/replbench/keys"
+)
+
+// Protocol names a replication protocol.
+type Protocol string
+
+const (
+	Unreplicated Protocol = "unreplicated" // one server, no agreement: the baseline
+	PBFT         Protocol = "pbft"         // Castro & Liskov, n = 3f+1
+	HotStuff     Protocol = "hotstuff"     // chained HotStuff, n = 3f+1
+)
+
+// Protocols lists every protocol a spec may name.
+func Protocols() []Protocol { return []Protocol{Unreplicated, PBFT, HotStuff} }
+
+// AppName names the replicated application.
+type AppName string
+
+const (
+	AppNull AppName = "null" // executes nothing; replies with app.reply zero bytes
+	AppEcho AppName = "echo" // replies with the payload (or app.reply bytes of it)
+	AppKV   AppName = "kv"   // key-value store with snapshots
+)
+
+// AppNames lists every application a spec may name.
+func AppNames() []AppName { return []AppName{AppNull, AppEcho, AppKV} }
+
+// LoadMode says how load generators pace requests.
+type LoadMode string
+
+const (
+	Closed LoadMode = "closed" // each client keeps load.outstanding requests in flight
+	Open   LoadMode = "open"   // requests are sent on a schedule at load.rate, replies or not
+)
+
+// Spec is one experiment: a base configuration and the axes it is swept
+// along. Its fields hold the base values; Points resolves each point of the
+// sweep. Parse fills in every default, so no field is left zero by accident.
+type Spec struct {
+	Name        string   `yaml:"name"`
+	Description string   `yaml:"description"`
+	Protocol    Protocol `yaml:"protocol"`
+	// Replicas is n; BFT protocols need n = 3f+1 >= 4.
+	Replicas int    `yaml:"replicas"`
+	App      App    `yaml:"app"`
+	Crypto   Crypto `yaml:"crypto"`
+	Batch    Batch  `yaml:"batch"`
+	// CheckpointInterval is the number of requests between PBFT checkpoints.
+	CheckpointInterval int           `yaml:"checkpoint_interval"`
+	ViewChangeTimeout  time.Duration `yaml:"view_change_timeout"`
+	// Duration is how long load runs at each point. The first Warmup and the
+	// last Cooldown of it are not measured (see Measured).
+	Duration time.Duration `yaml:"duration"`
+	Warmup   time.Duration `yaml:"warmup"`
+	Cooldown time.Duration `yaml:"cooldown"`
+	// Repeat is how many times each point runs.
+	Repeat int `yaml:"repeat"`
+	// Seed is the run seed, recorded with the results.
+	Seed    uint64   `yaml:"seed"`
+	Load    Workload `yaml:"load"`
+	Network Network  `yaml:"network"`
+	// Hosts is reserved for multi-host runs: the path of a hosts file.
+	Hosts string `yaml:"hosts"`
+
+	// Sweep lists the axes in the order they are written (sweep keys, then
+	// or before zip groups, as the document orders them). Empty for a point.
+	Sweep []Axis `yaml:"-"`
+	// Figures is kept for the plotting stage; empty for a point.
+	Figures []Figure `yaml:"-"`
+
+	file string     // file name for messages
+	doc  *yaml.Node // the parsed mapping, without sweep/zip/figures; nil when built in Go
+}
+
+// App selects the replicated application.
+type App struct {
+	Name AppName `yaml:"name"`
+	// Reply is the size of every reply; for echo, 0 means echo the payload.
+	Reply Size `yaml:"reply"`
+}
+
+// Crypto selects how replicas and clients authenticate messages.
+type Crypto struct {
+	Replicas keys.Scheme `yaml:"replicas"`
+	Clients  keys.Scheme `yaml:"clients"`
+	RSABits  int         `yaml:"rsa_bits"`
+}
+
+// Batch bounds how requests are grouped before ordering.
+type Batch struct {
+	Size    int           `yaml:"size"`
+	Timeout time.Duration `yaml:"timeout"` // longest wait for a batch to fill
+}
+
+// Workload describes the offered load.
+type Workload struct {
+	Mode        LoadMode      `yaml:"mode"`
+	Clients     int           `yaml:"clients"`
+	Outstanding int           `yaml:"outstanding"` // requests in flight per client (closed loop)
+	Payload     Size          `yaml:"payload"`
+	Rate        float64       `yaml:"rate"`    // requests/s over all clients (open loop)
+	Timeout     time.Duration `yaml:"timeout"` // per request, before it is retransmitted
+}
+
+// Network is the link emulated inside the transport, applied one way on
+// every link.
+type Network struct {
+	Delay  time.Duration `yaml:"delay"`
+	Jitter time.Duration `yaml:"jitter"`
+	Loss   float64       `yaml:"loss"` // fraction of messages dropped, in [0, 1)
+}
+
+// Figure is one plot the plotting stage draws from the results. Its names
+// are checked only for being strings: the plotting stage gives them meaning.
+type Figure struct {
+	X      string `yaml:"x"`
+	Y      string `yaml:"y"`
+	Series string `yaml:"series,omitempty"`
+}
+
+// Measured is the part of Duration that is measured: what is left after the
+// warm-up and before the cool-down.
+func (s *Spec) Measured() time.Duration { return s.Duration - s.Warmup - s.Cooldown }
+
+// F is the number of faulty replicas the configuration tolerates: (n-1)/3
+// for the BFT protocols, 0 for the unreplicated baseline.
+func (s *Spec) F() int {
+	if s.Protocol == Unreplicated {
+		return 0
+	}
+	return (s.Replicas - 1) / 3
+}
+
+// Load reads and validates the spec at path. Errors name path and line.
+func Load(path string) (*Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load spec: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse reads and validates a spec. name is the file name used in error
+// messages; its base name without .yaml is the spec's default name. Every
+// point of the sweep is checked too, so a spec that parses can run.
+func Parse(name string, data []byte) (*Spec, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError(name, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, yamlError(name, err)
+		}
+		return nil, ErrorList{{File: name, Line: extra.Line, Msg: "a spec is one YAML document; remove the second one (after ---)"}}
+	}
+
+	c := &errs{file: name}
+	s, _ := decodeSpec(c, &doc, true)
+	if s.Name == "" {
+		base := filepath.Base(name)
+		s.Name = strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
+		if !validName(s.Name) {
+			c.addLine(0, "name", fmt.Sprintf("the file name %q is no valid spec name (letters, digits, '.', '_', '-'); set name", s.Name))
+		}
+	}
+	s.file = name
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	if _, err := s.Points(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// validName reports whether a spec name can name its results directory.
+func validName(name string) bool {
+	if name == "" || name[0] == '.' || len(name) > 100 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}

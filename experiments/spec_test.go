@@ -1,0 +1,378 @@
+package experiments
+
+import (
+	"errors"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/replbench/replbench/keys"
+)
+
+// parseErr parses src as spec.yaml and returns the error text ("" if none).
+func parseErr(src string) string {
+	_, err := Parse("spec.yaml", []byte(src))
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+	}{
+		// Keys.
+		{"unknown key", "protocl: pbft\n",
+			`spec.yaml:1: unknown key "protocl" (did you mean "protocol"?)`},
+		{"swapped letters", "protcol: pbft\n",
+			`spec.yaml:1: unknown key "protcol" (did you mean "protocol"?)`},
+		{"unknown nested key", "load:\n  clientz: 4\n",
+			`spec.yaml:2: load: unknown key "clientz" (did you mean "clients"?)`},
+		{"key moved elsewhere", "load:\n  reply: 10B\n",
+			`spec.yaml:2: load: unknown key "reply" (did you mean app.reply?)`},
+		{"unknown key far from all", "colour: red\n",
+			`spec.yaml:1: unknown key "colour" (known: app, batch, checkpoint_interval, cooldown, crypto, description, duration, figures, hosts, load, name, network, protocol, repeat, replicas, seed, sweep, view_change_timeout, warmup, zip)`},
+		{"key twice", "seed: 1\nseed: 2\n",
+			`spec.yaml:2: seed: set twice (first at line 1)`},
+		{"alias", "warmup: &w 1s\ncooldown: *w\n",
+			`spec.yaml:2: cooldown: aliases (*w) are not supported; write the value out`},
+		{"not a mapping", "- a\n- b\n",
+			`spec.yaml:1: a spec is a mapping of keys, got a list`},
+		{"two documents", "seed: 1\n---\nseed: 2\n",
+			`spec.yaml:2: a spec is one YAML document; remove the second one (after ---)`},
+		{"syntax", "load: {clients: 1\n",
+			`spec.yaml:1: did not find expected ',' or '}'`},
+
+		// Values and types.
+		{"count below minimum", "protocol: unreplicated\nload:\n  mode: closed\n  clients: -2\n",
+			`spec.yaml:4: load.clients: must be >= 1, got -2`},
+		{"bad size", "load:\n  payload: 100Q\n",
+			`spec.yaml:2: load.payload: bad size "100Q" (use e.g. 100B, 4KiB, 1MiB)`},
+		{"negative size", "app: {reply: -1}\n",
+			`spec.yaml:1: app.reply: must be >= 0B, got -1`},
+		{"size over frame limit", "load: {payload: 16MiB}\n",
+			`spec.yaml:1: load.payload: must be < 16MiB (the wire frame limit), got 16MiB`},
+		{"duration list", "duration: [1s]\n",
+			`spec.yaml:1: duration: wrong type: want a duration like 10s, got a list`},
+		{"duration bare int", "duration: 10\n",
+			`spec.yaml:1: duration: bare number 10 has no unit (write e.g. 10s or 10ms)`},
+		{"duration bad unit", "warmup: 10x\n",
+			`spec.yaml:1: warmup: bad duration "10x" (use e.g. 500ms, 10s, 1m30s)`},
+		{"duration negative", "warmup: -1s\n",
+			`spec.yaml:1: warmup: must be >= 0s, got -1s`},
+		{"duration zero", "view_change_timeout: 0s\n",
+			`spec.yaml:1: view_change_timeout: must be > 0s, got 0s`},
+		{"int as string", "replicas: four\n",
+			`spec.yaml:1: replicas: wrong type: want an integer, got a string "four"`},
+		{"int as float", "batch: {size: 2.5}\n",
+			`spec.yaml:1: batch.size: wrong type: want an integer, got a number 2.5`},
+		{"empty int", "repeat:\n",
+			`spec.yaml:1: repeat: wrong type: want an integer, got an empty value`},
+		{"negative seed", "seed: -1\n",
+			`spec.yaml:1: seed: wrong type: want a non-negative integer, got an integer -1`},
+		{"group as list", "load: [1]\n",
+			`spec.yaml:1: load: wrong type: want a mapping of load keys, got a list`},
+		{"unknown protocol", "protocol: raft\n",
+			`spec.yaml:1: protocol: unknown value "raft" (want one of unreplicated, pbft, hotstuff)`},
+		{"scheme typo", "crypto: {replicas: ed2519}\n",
+			`spec.yaml:1: crypto.replicas: unknown value "ed2519" (did you mean ed25519? want one of rsa, ecdsa, ed25519, hmac, none)`},
+		{"rsa bits", "crypto: {rsa_bits: 512}\n",
+			`spec.yaml:1: crypto.rsa_bits: must be >= 1024, got 512`},
+		{"loss is a fraction", "network: {loss: 1}\n",
+			`spec.yaml:1: network.loss: must be < 1 (a fraction of messages), got 1`},
+		{"rate infinite", "load: {mode: open, rate: .inf}\n",
+			`spec.yaml:1: load.rate: must be a finite number, got .inf`},
+		{"bad name", "name: a/b\n",
+			`spec.yaml:1: name: "a/b" cannot name the results directory (use letters, digits, '.', '_', '-')`},
+
+		// Combinations, checked per point.
+		{"pbft n", "protocol: pbft\nreplicas: 5\n",
+			`spec.yaml:2: replicas: pbft needs n = 3f+1 replicas (4, 7, 10, ...), got 5`},
+		{"hotstuff n", "protocol: hotstuff\nreplicas: 3\n",
+			`spec.yaml:2: replicas: hotstuff needs n = 3f+1 replicas (4, 7, 10, ...), got 3`},
+		{"unreplicated n", "replicas: 4\n",
+			`spec.yaml:1: replicas: unreplicated needs 1 replica, got 4`},
+		{"open without rate", "load:\n  mode: open\n",
+			`spec.yaml:2: load.rate: the open loop needs a rate > 0 (requests/s over all clients)`},
+		{"closed with rate", "load:\n  rate: 1000\n",
+			`spec.yaml:2: load.rate: only the open loop uses a rate (set load.mode: open), got 1000`},
+		{"nothing measured", "duration: 3s\nwarmup: 2s\n",
+			`spec.yaml:1: duration: must be longer than warmup + cooldown (2s + 1s), got 3s`},
+		{"swept value breaks a point", "protocol: pbft\nsweep:\n  replicas: [4, 5, 7]\n",
+			`spec.yaml:3: replicas: pbft needs n = 3f+1 replicas (4, 7, 10, ...), got 5 (at point replicas=5)`},
+		{"swept protocol breaks a point", "replicas: 4\nsweep:\n  protocol:\n    - pbft\n    - unreplicated\n",
+			`spec.yaml:5: replicas: unreplicated needs 1 replica, got 4 (at point protocol=unreplicated)`},
+		{"swept warmup breaks a point", "duration: 5s\nsweep:\n  warmup: [1s, 4s]\n",
+			`spec.yaml:3: duration: must be longer than warmup + cooldown (4s + 1s), got 5s (at point warmup=4s)`},
+
+		// Sweeps.
+		{"sweep unknown path", "seed: 1\nsweep:\n  load.clientz: [1, 2]\n",
+			`spec.yaml:3: sweep: load.clientz: unknown key path (did you mean load.clients?)`},
+		{"sweep far path", "sweep:\n  colour: [1]\n",
+			`spec.yaml:2: sweep: colour: unknown key path`},
+		{"sweep group", "sweep:\n  load: [1]\n",
+			`spec.yaml:2: sweep: load: not a single key; sweep one of load.mode, load.clients, load.outstanding, load.payload, load.rate, load.timeout`},
+		{"sweep name", "sweep:\n  name: [a, b]\n",
+			`spec.yaml:2: sweep: name: cannot be swept: it names the results directory`},
+		{"sweep not a mapping", "sweep: [load.clients]\n",
+			`spec.yaml:1: sweep: wrong type: want a mapping of key path to list of values, got a list`},
+		{"sweep values not a list", "sweep:\n  load.clients: 4\n",
+			`spec.yaml:2: sweep: load.clients: want a list of values, got an integer 4 (write [x] for one value)`},
+		{"sweep empty list", "sweep:\n  load.clients: []\n",
+			`spec.yaml:2: sweep: load.clients: empty list of values`},
+		{"sweep bad value", "sweep:\n  load.payload:\n    - 1KiB\n    - 100Q\n",
+			`spec.yaml:4: sweep: load.payload: bad size "100Q" (use e.g. 100B, 4KiB, 1MiB)`},
+		{"sweep repeated value", "sweep:\n  load.payload: [1024, 1KiB]\n",
+			`spec.yaml:2: sweep: load.payload=1KiB listed twice (first at line 2)`},
+		{"zip repeated step", "zip:\n  - batch.size: [1, 2, 1]\n    batch.timeout: [0ms, 0ms, 0s]\n",
+			`spec.yaml:2: zip: batch.size=1,batch.timeout=0s listed twice (first at line 2)`},
+		{"swept twice", "sweep:\n  batch.size: [1, 2]\nzip:\n  - {batch.size: [1, 2], batch.timeout: [1ms, 2ms]}\n",
+			`spec.yaml:4: zip: batch.size: already swept at line 2`},
+		{"app and app.name", "sweep:\n  app: [echo, kv]\n  app.name: [echo, kv]\n",
+			`spec.yaml:3: sweep: app.name: already swept at line 2`},
+		{"zip unequal", "zip:\n  - batch.size: [1, 10]\n    batch.timeout: [0ms, 5ms, 9ms]\n",
+			`spec.yaml:3: zip: batch.timeout has 3 values but batch.size has 2; lists in a group advance together, so they need equal lengths`},
+		{"zip not a list", "zip: {batch.size: [1]}\n",
+			`spec.yaml:1: zip: wrong type: want a list of groups like {batch.size: [1, 10], batch.timeout: [0ms, 5ms]}, got a mapping`},
+		{"zip group not a mapping", "zip:\n  - [1, 2]\n",
+			`spec.yaml:2: zip: wrong type: want a group like {batch.size: [1, 10], batch.timeout: [0ms, 5ms]}, got a list`},
+		{"sweep too large", "sweep:\n  seed: [" + seq(1000) + "]\n  load.clients: [" + seq(101) + "]\n",
+			`spec.yaml:2: the sweep has more than 100000 points; split it into several specs`},
+
+		// Figures.
+		{"figure without y", "figures:\n  - {x: load.clients}\n",
+			`spec.yaml:2: figures[0]: needs both x and y`},
+		{"figure unknown key", "figures:\n  - {x: a, y: b, colour: c}\n",
+			`spec.yaml:2: figures[0]: unknown key "colour" (want x, y, series)`},
+		{"figure not a string", "figures:\n  - {x: a, y: [b]}\n",
+			`spec.yaml:2: figures[0].y: wrong type: want a string, got a list`},
+		{"figures not a list", "figures: {x: a}\n",
+			`spec.yaml:1: figures: wrong type: want a list like [{x: load.clients, y: throughput}], got a mapping`},
+
+		// Several problems: all reported, in line order.
+		{"several", "load:\n  clients: 0\nprotocl: pbft\nduration: 5\n",
+			"spec.yaml:2: load.clients: must be >= 1, got 0\n" +
+				`spec.yaml:3: unknown key "protocl" (did you mean "protocol"?)` + "\n" +
+				"spec.yaml:4: duration: bare number 5 has no unit (write e.g. 5s or 5ms)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := parseErr(tt.src); got != tt.want {
+				t.Errorf("Parse:\n%s\ngot error:\n%s\nwant:\n%s", tt.src, got, tt.want)
+			}
+		})
+	}
+}
+
+func seq(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = strconv.Itoa(i + 1)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func TestErrorValues(t *testing.T) {
+	_, err := Parse("dir/spec.yaml", []byte("load:\n  clients: 0\n"))
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("errors.As(%v, *Error) failed", err)
+	}
+	if e.File != "dir/spec.yaml" || e.Line != 2 || e.Path != "load.clients" {
+		t.Errorf("got %+v", e)
+	}
+}
+
+func TestFileNameAsName(t *testing.T) {
+	s, err := Parse("specs/big-run.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "big-run" {
+		t.Errorf("name = %q, want big-run", s.Name)
+	}
+	if got := parseErr2("my spec.yaml", ""); got != `my spec.yaml: name: the file name "my spec" is no valid spec name (letters, digits, '.', '_', '-'); set name` {
+		t.Errorf("got %q", got)
+	}
+	if got := parseErr2("my spec.yaml", "name: ok\n"); got != "" {
+		t.Errorf("explicit name: got %q", got)
+	}
+}
+
+func parseErr2(file, src string) string {
+	_, err := Parse(file, []byte(src))
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestDefaults(t *testing.T) {
+	s, err := Parse("defaults.yaml", []byte("# nothing set\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Spec{
+		Name:               "defaults",
+		Protocol:           Unreplicated,
+		Replicas:           1,
+		App:                App{Name: AppNull, Reply: 0},
+		Crypto:             Crypto{Replicas: keys.Ed25519, Clients: keys.HMAC, RSABits: 2048},
+		Batch:              Batch{Size: 10, Timeout: time.Millisecond},
+		CheckpointInterval: 1000,
+		ViewChangeTimeout:  time.Second,
+		Duration:           10 * time.Second,
+		Warmup:             2 * time.Second,
+		Cooldown:           time.Second,
+		Repeat:             1,
+		Seed:               1,
+		Load:               Workload{Mode: Closed, Clients: 1, Outstanding: 1, Payload: 100, Timeout: time.Second},
+	}
+	got := *s
+	got.file, got.doc = "", nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)
+	}
+	if s.Measured() != 7*time.Second || s.F() != 0 {
+		t.Errorf("Measured = %v, F = %d; want 7s, 0", s.Measured(), s.F())
+	}
+}
+
+func TestReplicasDefaultByProtocol(t *testing.T) {
+	tests := []struct {
+		src      string
+		replicas int
+		f        int
+	}{
+		{"protocol: unreplicated", 1, 0},
+		{"protocol: pbft", 4, 1},
+		{"protocol: hotstuff", 4, 1},
+		{"protocol: pbft\nreplicas: 7", 7, 2},
+	}
+	for _, tt := range tests {
+		s, err := Parse("s.yaml", []byte(tt.src))
+		if err != nil {
+			t.Fatalf("%q: %v", tt.src, err)
+		}
+		if s.Replicas != tt.replicas || s.F() != tt.f {
+			t.Errorf("%q: replicas %d f %d, want %d %d", tt.src, s.Replicas, s.F(), tt.replicas, tt.f)
+		}
+	}
+}
+
+func TestValues(t *testing.T) {
+	// Every form a value may take, read through a whole spec.
+	src := `
+name: all-keys
+description: 2024
+protocol: "pbft"
+replicas: 7
+app: echo
+crypto: {replicas: rsa, clients: ecdsa, rsa_bits: 3072}
+batch: {size: 100, timeout: 500us}
+checkpoint_interval: 128
+view_change_timeout: 1m30s
+duration: 1h
+warmup: 1.5s
+cooldown: 0s
+repeat: 3
+seed: 18446744073709551615
+load: {mode: open, clients: 64, outstanding: 8, payload: 4 KiB, rate: 2.5e4, timeout: 250ms}
+network: {delay: 10ms, jitter: 1ms, loss: 0.01}
+hosts: hosts/lab.yaml
+`
+	s, err := Parse("all.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Spec{
+		Name: "all-keys", Description: "2024", Protocol: PBFT, Replicas: 7,
+		App:                App{Name: AppEcho},
+		Crypto:             Crypto{Replicas: keys.RSA, Clients: keys.ECDSA, RSABits: 3072},
+		Batch:              Batch{Size: 100, Timeout: 500 * time.Microsecond},
+		CheckpointInterval: 128, ViewChangeTimeout: 90 * time.Second,
+		Duration: time.Hour, Warmup: 1500 * time.Millisecond, Cooldown: 0,
+		Repeat: 3, Seed: 1<<64 - 1,
+		Load:    Workload{Mode: Open, Clients: 64, Outstanding: 8, Payload: 4096, Rate: 25000, Timeout: 250 * time.Millisecond},
+		Network: Network{Delay: 10 * time.Millisecond, Jitter: time.Millisecond, Loss: 0.01},
+		Hosts:   "hosts/lab.yaml",
+	}
+	got := *s
+	got.file, got.doc = "", nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestSizes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Size
+		str  string
+	}{
+		{"0", 0, "0B"},
+		{"100B", 100, "100B"},
+		{"1500", 1500, "1500B"},
+		{"2KB", 2000, "2KB"},
+		{"2kB", 2000, "2KB"},
+		{"4KiB", 4096, "4KiB"},
+		{"4 KiB", 4096, "4KiB"},
+		{"1MiB", 1 << 20, "1MiB"},
+		{"3MB", 3e6, "3MB"},
+		{"2GiB", 2 << 30, "2GiB"},
+		{"1025B", 1025, "1025B"},
+	}
+	for _, tt := range tests {
+		got, err := ParseSize(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+			continue
+		}
+		if got.String() != tt.str {
+			t.Errorf("Size(%d).String() = %q, want %q", got, got.String(), tt.str)
+		}
+		if back, err := ParseSize(got.String()); err != nil || back != got {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d back", got.String(), back, err, got)
+		}
+	}
+	for _, bad := range []string{"", "100Q", "KiB", "-1B", "1.5KiB", "4 K iB", "99999999999GiB", "99999999999999999999"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+func TestSchemaMatchesStruct(t *testing.T) {
+	// Every configuration field of Spec has a key, so none is silently
+	// left at zero by Parse.
+	covered := map[string]bool{}
+	for _, f := range fields {
+		covered[f.path] = true
+	}
+	var walk func(t reflect.Type, prefix string)
+	var missing []string
+	walk = func(typ reflect.Type, prefix string) {
+		for i := range typ.NumField() {
+			sf := typ.Field(i)
+			tag := strings.Split(sf.Tag.Get("yaml"), ",")[0]
+			if !sf.IsExported() || tag == "-" {
+				continue
+			}
+			path := join(prefix, tag)
+			if _, isGroup := groups[path]; isGroup {
+				walk(sf.Type, path)
+				continue
+			}
+			if !covered[path] {
+				missing = append(missing, path)
+			}
+		}
+	}
+	walk(reflect.TypeOf(Spec{}), "")
+	if len(missing) > 0 {
+		t.Errorf("Spec fields without a schema key: %v", missing)
+	}
+}

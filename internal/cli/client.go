@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/spf13/cobra"
+
+	"github.com/replbench/replbench/clients"
+	"github.com/replbench/replbench/internal/cluster"
+	"github.com/replbench/replbench/internal/orchestrate"
+	"github.com/replbench/replbench/loadgen"
+)
+
+type clientFlags struct {
+	config, out, mode, once   string
+	first, count, outstanding int
+	payload                   int
+	rate                      float64
+	timeout                   time.Duration
+	warmup, duration, cool    time.Duration
+}
+
+func newClientCmd() *cobra.Command {
+	var f clientFlags
+	cmd := &cobra.Command{
+		Use:   "client --config CLUSTER.json [--once PAYLOAD | load flags]",
+		Short: "Apply load to a running cluster, or send one request",
+		Long: `Connect clients to the cluster described by a cluster file and either send
+one request (--once) and print the result, or apply closed- or open-loop load
+and write latency.hlog and client.json to --out (what 'run' does per point).
+
+Closed loop: --clients clients each keep --outstanding requests in flight.
+Open loop: requests leave on a schedule at --rate requests/s in total, and
+latency counts from the intended send time (coordinated omission corrected).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.config == "" {
+				return fmt.Errorf("--config is required")
+			}
+			cfg, err := cluster.Load(f.config)
+			if err != nil {
+				return err
+			}
+			if f.once != "" {
+				return runOnce(cmd, cfg, &f)
+			}
+			return runLoad(cmd, cfg, &f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.config, "config", "", "cluster file (JSON) written by 'replbench run'")
+	fl.StringVar(&f.out, "out", ".", "directory for latency.hlog and client.json")
+	fl.StringVar(&f.once, "once", "", "send this payload once, print the result and exit")
+	fl.StringVar(&f.mode, "mode", "closed", "load mode: closed or open")
+	fl.IntVar(&f.first, "first", 0, "id of the first client (clients are first..first+clients-1)")
+	fl.IntVar(&f.count, "clients", 1, "number of clients, each with its own connections and keys")
+	fl.IntVar(&f.outstanding, "outstanding", 1, "closed loop: requests in flight per client")
+	fl.IntVar(&f.payload, "payload", 100, "request payload size in bytes")
+	fl.Float64Var(&f.rate, "rate", 0, "open loop: total requests per second")
+	fl.DurationVar(&f.timeout, "timeout", time.Second, "time before a request is retransmitted to all replicas")
+	fl.DurationVar(&f.warmup, "warmup", 2*time.Second, "load before measuring (excluded from results)")
+	fl.DurationVar(&f.duration, "duration", 10*time.Second, "measured time")
+	fl.DurationVar(&f.cool, "cooldown", time.Second, "load after measuring (excluded from results)")
+	return cmd
+}
+
+func dialClient(ctx context.Context, cfg *cluster.Config, id int, timeout time.Duration) (*clients.Client, error) {
+	auth, err := cfg.ClientAuth(uint32(id))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return clients.New(ctx, clients.Config{Cluster: cfg, ID: uint32(id), Auth: auth, Timeout: timeout})
+}
+
+func runOnce(cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
+	c, err := dialClient(cmd.Context(), cfg, f.first, f.timeout)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+	defer cancel()
+	res, err := c.Invoke(ctx, []byte(f.once))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%q\n", res)
+	return nil
+}
+
+// caller adapts a client to the load generator. With the echo app it also
+// stamps every payload with a call number and checks that each result is
+// its own request's payload, so a reply to the wrong request is caught.
+type caller struct {
+	c          *clients.Client
+	check      bool
+	calls      *atomic.Uint64
+	mismatches *atomic.Uint64
+}
+
+func (c caller) Call(payload []byte, done func(error)) {
+	if !c.check {
+		c.c.InvokeAsync(payload, func(_ []byte, err error) { done(err) })
+		return
+	}
+	sent := append([]byte(nil), payload...)
+	var stamp [8]byte
+	binary.BigEndian.PutUint64(stamp[:], c.calls.Add(1))
+	copy(sent, stamp[:])
+	c.c.InvokeAsync(sent, func(res []byte, err error) {
+		if err == nil && !bytes.Equal(res, sent) {
+			c.mismatches.Add(1)
+		}
+		done(err)
+	})
+}
+
+func runLoad(cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
+	if f.count < 1 || f.first < 0 || f.first+f.count > cfg.Clients {
+		return fmt.Errorf("clients %d..%d out of range: the cluster has %d client ids", f.first, f.first+f.count-1, cfg.Clients)
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return err
+	}
+	cs := make([]*clients.Client, f.count)
+	errs := make([]error, f.count)
+	var wg sync.WaitGroup
+	for i := range cs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			cs[i], errs[i] = dialClient(cmd.Context(), cfg, f.first+i, f.timeout)
+		}(i)
+	}
+	wg.Wait()
+	defer func() {
+		for _, c := range cs {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	var calls, mismatches atomic.Uint64
+	check := cfg.App == "echo" && cfg.AppReply == 0
+	callers := make([]loadgen.Caller, len(cs))
+	for i, c := range cs {
+		callers[i] = caller{c: c, check: check, calls: &calls, mismatches: &mismatches}
+	}
+	res, err := loadgen.Run(cmd.Context(), callers, loadgen.Config{
+		Mode: f.mode, Outstanding: f.outstanding, Rate: f.rate, Payload: f.payload,
+		Warmup: f.warmup, Duration: f.duration, Cooldown: f.cool,
+	})
+	if err != nil {
+		return err
+	}
+	hlog, err := os.Create(filepath.Join(f.out, "latency.hlog"))
+	if err != nil {
+		return err
+	}
+	if err := res.WriteHlog(hlog); err != nil {
+		hlog.Close()
+		return fmt.Errorf("write latency.hlog: %w", err)
+	}
+	if err := hlog.Close(); err != nil {
+		return err
+	}
+	rep := orchestrate.ClientReport{
+		Start: res.Start, End: res.End,
+		Measure:    [2]float64{f.warmup.Seconds(), (f.warmup + f.duration).Seconds()},
+		Throughput: res.Throughput, Completed: res.Completed, Errors: res.Errors,
+		Latency: latency(res.Latency), Uncorrected: latency(res.Uncorrected),
+		Mismatches: mismatches.Load(),
+	}
+	for _, s := range res.Timeline {
+		rep.Timeline = append(rep.Timeline, orchestrate.Second{T: s.T, Phase: s.Phase, Ops: s.Ops, Errors: s.Errors,
+			Mean: s.Mean, P50: s.P50, P90: s.P90, P99: s.P99, Max: s.Max})
+	}
+	for _, c := range cs {
+		rep.Clients = append(rep.Clients, c.Stats())
+	}
+	return orchestrate.WriteJSON(filepath.Join(f.out, "client.json"), rep)
+}
+
+func latency(h *hdrhistogram.Histogram) orchestrate.Latency {
+	if h == nil || h.TotalCount() == 0 {
+		return orchestrate.Latency{}
+	}
+	return orchestrate.Latency{
+		Mean: h.Mean(), P50: float64(h.ValueAtQuantile(50)), P90: float64(h.ValueAtQuantile(90)),
+		P99: float64(h.ValueAtQuantile(99)), P999: float64(h.ValueAtQuantile(99.9)), Max: float64(h.Max()),
+	}
+}

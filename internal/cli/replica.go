@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/replbench/replbench/internal/cluster"
+	"github.com/replbench/replbench/replicas"
+)
+
+func newReplicaCmd() *cobra.Command {
+	var (
+		config, statsPath, logLevel string
+		id                          uint32
+	)
+	cmd := &cobra.Command{
+		Use:   "replica --config CLUSTER.json --id N",
+		Short: "Run one replica process (what 'run' starts on each replica host)",
+		Long: `Run one replica of the cluster described by a cluster file (written by
+'replbench run' for every point). It prints "ready ADDRESS" on stdout once it
+listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if config == "" {
+				return fmt.Errorf("--config is required")
+			}
+			cfg, err := cluster.Load(config)
+			if err != nil {
+				return err
+			}
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level: %w", err)
+			}
+			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("replica", id)
+			r, err := replicas.New(cfg, id, replicas.Options{Logger: log})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ready %s\n", cfg.Replicas[id])
+			runErr := r.Run(cmd.Context())
+			closeErr := r.Close()
+			log.Info("stopped", "stats", r.Stats(), "transport", r.TransportStats())
+			if statsPath != "" {
+				data, _ := json.MarshalIndent(struct {
+					Runtime   replicas.Stats `json:"runtime"`
+					Transport any            `json:"transport"`
+				}{r.Stats(), r.TransportStats()}, "", "  ")
+				if err := os.WriteFile(statsPath, append(data, '\n'), 0o644); err != nil {
+					return fmt.Errorf("write stats: %w", err)
+				}
+			}
+			if runErr != nil {
+				return runErr
+			}
+			return closeErr
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&config, "config", "", "cluster file (JSON) written by 'replbench run'")
+	f.Uint32Var(&id, "id", 0, "this replica's id (0-based index into the cluster's replicas)")
+	f.StringVar(&statsPath, "stats", "", "write the replica's counters as JSON to this file on exit")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	return cmd
+}

@@ -1,0 +1,199 @@
+package orchestrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/replbench/replbench/internal/cluster"
+	"github.com/replbench/replbench/internal/procstat"
+	"github.com/replbench/replbench/keys"
+)
+
+// Load is the load a point applies.
+type Load struct {
+	Mode        string        `json:"mode"` // closed | open
+	Clients     int           `json:"clients"`
+	Outstanding int           `json:"outstanding"`
+	Payload     int           `json:"payload"`
+	Rate        float64       `json:"rate"`
+	Timeout     time.Duration `json:"timeout"`
+	Warmup      time.Duration `json:"warmup"`
+	Duration    time.Duration `json:"duration"`
+	Cooldown    time.Duration `json:"cooldown"`
+}
+
+// Job is one repeat of one point: everything needed to run it.
+type Job struct {
+	Point   int      // index among the spec's points
+	Repeat  int      // 0-based
+	Label   string   // swept values, e.g. "load.clients=4,load.payload=1KiB"
+	Values  []string // the swept values alone, in axis order (summary.csv columns)
+	Dir     string   // where this job's files go
+	Cluster cluster.Config
+	RSABits int
+	Load    Load
+	Seed    int64
+}
+
+// Local runs jobs as processes on this machine, on loopback.
+type Local struct {
+	Binary  string // the replbench binary started for replicas and clients
+	KeysDir string // generated keys, cached per scheme and cluster size
+	// ReadyTimeout bounds the wait for a replica's "ready" line.
+	ReadyTimeout time.Duration
+
+	mu   sync.Mutex
+	made map[string]bool
+}
+
+// keyDir returns a directory holding keys for scheme with n replicas and c
+// clients, generating them on first use.
+func (l *Local) keyDir(scheme keys.Scheme, n, c, rsaBits int) (string, error) {
+	dir := filepath.Join(l.KeysDir, fmt.Sprintf("%s-r%d-c%d-b%d", scheme, n, c, rsaBits))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.made == nil {
+		l.made = make(map[string]bool)
+	}
+	if l.made[dir] {
+		return dir, nil
+	}
+	if err := keys.Generate(scheme, dir, n, c, keys.GenOptions{RSABits: rsaBits, Force: true}); err != nil {
+		return "", fmt.Errorf("generate %s keys: %w", scheme, err)
+	}
+	l.made[dir] = true
+	return dir, nil
+}
+
+// freePorts reserves n loopback addresses. The listeners are closed before
+// the replicas bind, so another process could take one in between; the
+// replica then fails to listen and the point reports it.
+func freePorts(n int) ([]string, error) {
+	addrs := make([]string, n)
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for i := range addrs {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("reserve a loopback port: %w", err)
+		}
+		ls = append(ls, l)
+		addrs[i] = l.Addr().String()
+	}
+	return addrs, nil
+}
+
+// Run executes one job: start the replicas, wait until they are ready,
+// run the load generator while sampling the replicas' RSS and CPU, stop
+// everything and check it exited. Any replica that dies fails the job.
+func (l *Local) Run(ctx context.Context, job *Job) (*PointResult, error) {
+	if err := os.MkdirAll(job.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	cfg := job.Cluster
+	n := len(cfg.Replicas)
+	var err error
+	if cfg.ReplicaKeys, err = l.keyDir(cfg.ReplicaScheme, n, 0, job.RSABits); err != nil {
+		return nil, err
+	}
+	if cfg.ClientKeys, err = l.keyDir(cfg.ClientScheme, n, cfg.Clients, job.RSABits); err != nil {
+		return nil, err
+	}
+	if cfg.Replicas, err = freePorts(n); err != nil {
+		return nil, err
+	}
+	cfgPath := filepath.Join(job.Dir, "cluster.json")
+	if err := cfg.Write(cfgPath); err != nil {
+		return nil, err
+	}
+
+	var reps []*proc
+	defer func() { // on every path: nothing is left running
+		for _, p := range reps {
+			p.kill()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("replica %d", i)
+		p, err := startProc(name, l.Binary, []string{"replica", "--config", cfgPath, "--id", strconv.Itoa(i),
+			"--stats", filepath.Join(job.Dir, fmt.Sprintf("replica-%d.stats.json", i))},
+			filepath.Join(job.Dir, fmt.Sprintf("replica-%d.log", i)))
+		if err != nil {
+			return nil, err
+		}
+		reps = append(reps, p)
+	}
+	timeout := l.ReadyTimeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	for _, p := range reps {
+		if err := p.waitReady(ctx, timeout); err != nil {
+			return nil, err
+		}
+	}
+
+	pids := make(map[string]int, n)
+	for i, p := range reps {
+		pids[strconv.Itoa(i)] = p.cmd.Process.Pid
+	}
+	sampler := procstat.NewSampler(pids, time.Second)
+	client, err := startProc("load generator", l.Binary, clientArgs(job, cfgPath), filepath.Join(job.Dir, "client.log"))
+	if err != nil {
+		sampler.Stop()
+		return nil, err
+	}
+	defer client.kill()
+
+	died := firstExit(reps)
+	select {
+	case <-client.exited:
+	case p := <-died:
+		client.kill()
+		sampler.Stop()
+		return nil, p.deathError()
+	case <-ctx.Done():
+		client.kill()
+		sampler.Stop()
+		return nil, errInterrupted
+	}
+	series := sampler.Stop()
+	if client.err != nil {
+		return nil, fmt.Errorf("load generator failed: %v; last lines of %s:\n%s", client.err, client.logPath, lastLines(client.logPath, 10))
+	}
+	var stopErrs []error
+	for _, p := range reps {
+		if err := p.stop(5 * time.Second); err != nil {
+			stopErrs = append(stopErrs, err)
+		}
+	}
+	if err := errors.Join(stopErrs...); err != nil {
+		return nil, fmt.Errorf("replicas did not stop cleanly: %w", err)
+	}
+	var rep ClientReport
+	if err := ReadJSON(filepath.Join(job.Dir, "client.json"), &rep); err != nil {
+		return nil, fmt.Errorf("read load generator report: %w", err)
+	}
+	return buildResult(job, &rep, n, series), nil
+}
+
+func clientArgs(job *Job, cfgPath string) []string {
+	ld := job.Load
+	return []string{"client", "--config", cfgPath, "--out", job.Dir,
+		"--clients", strconv.Itoa(ld.Clients), "--outstanding", strconv.Itoa(ld.Outstanding),
+		"--payload", strconv.Itoa(ld.Payload), "--mode", ld.Mode,
+		"--rate", strconv.FormatFloat(ld.Rate, 'g', -1, 64), "--timeout", ld.Timeout.String(),
+		"--warmup", ld.Warmup.String(), "--duration", ld.Duration.String(), "--cooldown", ld.Cooldown.String(),
+	}
+}

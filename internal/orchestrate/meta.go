@@ -1,0 +1,88 @@
+package orchestrate
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/replbench/replbench/experiments"
+)
+
+// Meta records what is needed to reproduce a run (meta.json).
+type Meta struct {
+	Spec      string    `json:"spec"`
+	Version   string    `json:"version"`
+	GitCommit string    `json:"git_commit"`
+	GitDirty  bool      `json:"git_dirty"`
+	GoVersion string    `json:"go_version"`
+	OS        string    `json:"os"`
+	Arch      string    `json:"arch"`
+	CPU       string    `json:"cpu_model"`
+	Cores     int       `json:"cores"`
+	Hostname  string    `json:"hostname"`
+	Hosts     []string  `json:"hosts"`
+	Seed      uint64    `json:"seed"`
+	Command   []string  `json:"command"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end,omitzero"`
+	Finished  bool      `json:"finished"`
+}
+
+// Version is replbench's version, recorded in meta.json (set by the CLI).
+var Version = "dev"
+
+func newMeta(spec *experiments.Spec, command []string) *Meta {
+	host, _ := os.Hostname()
+	m := &Meta{
+		Spec: spec.Name, Version: Version, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
+		CPU: cpuModel(), Cores: runtime.NumCPU(), Hostname: host, Hosts: []string{"localhost"},
+		Seed: spec.Seed, Command: command, Start: time.Now().UTC(),
+	}
+	m.GitCommit, m.GitDirty = gitCommit()
+	return m
+}
+
+// gitCommit prefers the revision stamped into the binary by the Go
+// toolchain and falls back to asking git about the working directory.
+func gitCommit() (string, bool) {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		var rev string
+		var dirty bool
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			return rev, dirty
+		}
+	}
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "unknown", false
+	}
+	status, _ := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output()
+	return strings.TrimSpace(string(out)), len(strings.TrimSpace(string(status))) > 0
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}

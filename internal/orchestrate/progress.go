@@ -1,0 +1,131 @@
+package orchestrate
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// progress reports a run's advance on stderr: a bar with ETA on a terminal,
+// one line per job otherwise (CI logs). Its unit is planned seconds, so the
+// ETA moves smoothly within a long point.
+type progress struct {
+	w       io.Writer
+	jobs    []*Job
+	plan    []float64 // planned seconds per job
+	total   float64
+	doneSec float64
+	bar     *progressbar.ProgressBar
+	began   time.Time
+	mu      sync.Mutex
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// startupSeconds is the planned cost of starting and stopping a job's processes.
+const startupSeconds = 1.5
+
+func newProgress(w io.Writer, jobs []*Job) *progress {
+	p := &progress{w: w, jobs: jobs, began: time.Now()}
+	for _, j := range jobs {
+		s := (j.Load.Warmup + j.Load.Duration + j.Load.Cooldown).Seconds() + startupSeconds
+		p.plan = append(p.plan, s)
+		p.total += s
+	}
+	if w == nil {
+		p.w = io.Discard
+	}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.bar = progressbar.NewOptions64(int64(p.total*10),
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	return p
+}
+
+func (p *progress) start(i int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	j := p.jobs[i]
+	desc := fmt.Sprintf("job %d/%d %s", i+1, len(p.jobs), j.Label)
+	if p.bar == nil {
+		fmt.Fprintf(p.w, "%s (repeat %d) ... ", desc, j.Repeat+1)
+		return
+	}
+	p.bar.Describe(desc)
+	// Advance the bar within the job as its planned time passes.
+	p.stop = make(chan struct{})
+	began := time.Now()
+	p.wg.Add(1)
+	go func(stop chan struct{}, base, plan float64) {
+		defer p.wg.Done()
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				el := min(time.Since(began).Seconds(), plan*0.99)
+				_ = p.bar.Set64(int64((base + el) * 10))
+			}
+		}
+	}(p.stop, p.doneSec, p.plan[i])
+}
+
+func (p *progress) endJob(i int) {
+	if p.stop != nil {
+		close(p.stop)
+		p.wg.Wait()
+		p.stop = nil
+	}
+	p.doneSec += p.plan[i]
+	if p.bar != nil {
+		_ = p.bar.Set64(int64(p.doneSec * 10))
+	}
+}
+
+func (p *progress) skip(i int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.doneSec += p.plan[i]
+	if p.bar == nil {
+		fmt.Fprintf(p.w, "job %d/%d %s (repeat %d): finished in an earlier run, skipped\n", i+1, len(p.jobs), p.jobs[i].Label, p.jobs[i].Repeat+1)
+	}
+}
+
+func (p *progress) done(i int, r *PointResult) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.endJob(i)
+	if p.bar == nil {
+		left := time.Duration((p.total - p.doneSec) * float64(time.Second)).Round(time.Second)
+		fmt.Fprintf(p.w, "%.0f ops/s, p50 %.0f µs, p99 %.0f µs (about %v left)\n", r.Throughput, r.Latency.P50, r.Latency.P99, left)
+	}
+}
+
+func (p *progress) fail(i int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.endJob(i)
+	if p.bar == nil {
+		fmt.Fprintln(p.w, "failed")
+	}
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		fmt.Fprintf(p.w, "ran %d jobs in %v\n", len(p.jobs), time.Since(p.began).Round(time.Second))
+	}
+}

@@ -1,0 +1,205 @@
+package orchestrate
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/replbench/replbench/internal/procstat"
+)
+
+// ReplicaUsage is one replica's resource use during a job.
+type ReplicaUsage struct {
+	ID         int     `json:"id"`
+	PeakRSSMB  float64 `json:"peak_rss_mb"` // highest VmHWM seen: peak over the process's life
+	MeanRSSMB  float64 `json:"mean_rss_mb"` // mean VmRSS over the measure window
+	CPUSeconds float64 `json:"cpu_seconds"` // CPU time (user+system) in the measure window
+	CPUUtil    float64 `json:"cpu_util"`    // CPU seconds per wall second (1.0 = one core busy)
+	Samples    int     `json:"samples"`
+}
+
+// PointResult is a job's outcome, written as summary.json.
+type PointResult struct {
+	Point       int            `json:"point"`
+	Repeat      int            `json:"repeat"`
+	Label       string         `json:"label"`
+	Start       time.Time      `json:"start"`
+	End         time.Time      `json:"end"`
+	Throughput  float64        `json:"throughput"`
+	Completed   uint64         `json:"completed"`
+	Errors      uint64         `json:"errors"`
+	Latency     Latency        `json:"latency"`
+	Uncorrected Latency        `json:"uncorrected"`
+	Replicas    []ReplicaUsage `json:"replicas"`
+	Timeline    []TimelineRow  `json:"-"`
+}
+
+// TimelineRow is one second: load generator figures plus per-replica RSS and CPU.
+type TimelineRow struct {
+	Second
+	RSSMB   []float64 // per replica, NaN when not sampled in this second
+	CPUUtil []float64
+}
+
+const mb = 1 << 20
+
+// buildResult joins the load generator's report with the replicas' samples.
+func buildResult(job *Job, rep *ClientReport, n int, series map[string]procstat.Series) *PointResult {
+	res := &PointResult{
+		Point: job.Point, Repeat: job.Repeat, Label: job.Label, Start: rep.Start, End: rep.End,
+		Throughput: rep.Throughput, Completed: rep.Completed, Errors: rep.Errors + rep.Mismatches,
+		Latency: rep.Latency, Uncorrected: rep.Uncorrected,
+	}
+	from := rep.Start.Add(time.Duration(rep.Measure[0] * float64(time.Second)))
+	to := rep.Start.Add(time.Duration(rep.Measure[1] * float64(time.Second)))
+	res.Timeline = make([]TimelineRow, len(rep.Timeline))
+	for i, s := range rep.Timeline {
+		res.Timeline[i] = TimelineRow{Second: s, RSSMB: nanSlice(n), CPUUtil: nanSlice(n)}
+	}
+	for id := 0; id < n; id++ {
+		samples := series[strconv.Itoa(id)].Samples
+		u := ReplicaUsage{ID: id, Samples: len(samples)}
+		var sum float64
+		var cnt int
+		var first, last *procstat.Sample
+		for i := range samples {
+			s := &samples[i]
+			u.PeakRSSMB = math.Max(u.PeakRSSMB, float64(s.HWM)/mb)
+			if !s.Time.Before(from) && !s.Time.After(to) {
+				sum += float64(s.RSS)
+				cnt++
+				if first == nil {
+					first = s
+				}
+				last = s
+			}
+			sec := int(s.Time.Sub(rep.Start) / time.Second)
+			if sec >= 0 && sec < len(res.Timeline) {
+				res.Timeline[sec].RSSMB[id] = float64(s.RSS) / mb
+				if i > 0 {
+					dt := s.Time.Sub(samples[i-1].Time).Seconds()
+					if dt > 0 {
+						res.Timeline[sec].CPUUtil[id] = (s.CPU - samples[i-1].CPU).Seconds() / dt
+					}
+				}
+			}
+		}
+		if cnt > 0 {
+			u.MeanRSSMB = sum / float64(cnt) / mb
+		}
+		if first != nil && last != first {
+			u.CPUUtil = (last.CPU - first.CPU).Seconds() / last.Time.Sub(first.Time).Seconds()
+			u.CPUSeconds = u.CPUUtil * to.Sub(from).Seconds()
+		}
+		res.Replicas = append(res.Replicas, u)
+	}
+	return res
+}
+
+func nanSlice(n int) []float64 {
+	s := make([]float64, n)
+	for i := range s {
+		s[i] = math.NaN()
+	}
+	return s
+}
+
+// writeTimeline writes timeline.csv: one row per second of the job.
+func writeTimeline(path string, res *PointResult) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	n := len(res.Replicas)
+	head := []string{"t_s", "phase", "ops", "errors", "mean_us", "p50_us", "p90_us", "p99_us", "max_us"}
+	for i := 0; i < n; i++ {
+		head = append(head, fmt.Sprintf("rss_mb_r%d", i), fmt.Sprintf("cpu_util_r%d", i))
+	}
+	_ = w.Write(head)
+	for _, r := range res.Timeline {
+		row := []string{ftoa(r.T), r.Phase, strconv.FormatUint(r.Ops, 10), strconv.FormatUint(r.Errors, 10),
+			ftoa(r.Mean), ftoa(r.P50), ftoa(r.P90), ftoa(r.P99), ftoa(r.Max)}
+		for i := 0; i < n; i++ {
+			row = append(row, ftoa(r.RSSMB[i]), ftoa(r.CPUUtil[i]))
+		}
+		_ = w.Write(row)
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// ftoa formats a float compactly; NaN becomes an empty cell.
+func ftoa(v float64) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// summaryHeader is the fixed part of summary.csv's header; swept keys come
+// after "label" and per-replica columns at the end, for maxReplicas replicas.
+func summaryHeader(swept []string, maxReplicas int) []string {
+	h := []string{"point", "repeat", "label"}
+	h = append(h, swept...)
+	h = append(h, "throughput_ops", "completed", "errors",
+		"mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
+		"rss_peak_mb_max", "cpu_s_total")
+	for i := 0; i < maxReplicas; i++ {
+		h = append(h, fmt.Sprintf("rss_peak_mb_r%d", i), fmt.Sprintf("rss_mean_mb_r%d", i), fmt.Sprintf("cpu_s_r%d", i))
+	}
+	return h
+}
+
+func summaryRow(res *PointResult, values []string, maxReplicas int) []string {
+	row := []string{strconv.Itoa(res.Point), strconv.Itoa(res.Repeat), res.Label}
+	row = append(row, values...)
+	var peak, cpu float64
+	for _, u := range res.Replicas {
+		peak = math.Max(peak, u.PeakRSSMB)
+		cpu += u.CPUSeconds
+	}
+	l := res.Latency
+	row = append(row, round(res.Throughput, 1), strconv.FormatUint(res.Completed, 10), strconv.FormatUint(res.Errors, 10),
+		round(l.Mean, 1), round(l.P50, 1), round(l.P90, 1), round(l.P99, 1), round(l.P999, 1), round(l.Max, 1),
+		round(peak, 2), round(cpu, 3))
+	for i := 0; i < maxReplicas; i++ {
+		if i < len(res.Replicas) {
+			u := res.Replicas[i]
+			row = append(row, round(u.PeakRSSMB, 2), round(u.MeanRSSMB, 2), round(u.CPUSeconds, 3))
+		} else {
+			row = append(row, "", "", "")
+		}
+	}
+	return row
+}
+
+func round(v float64, digits int) string { return strconv.FormatFloat(v, 'f', digits, 64) }
+
+// writeCSV writes rows to path with header.
+func writeCSV(path string, header []string, rows [][]string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := writeCSVTo(f, header, rows); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func writeCSVTo(out io.Writer, header []string, rows [][]string) error {
+	w := csv.NewWriter(out)
+	_ = w.Write(header)
+	_ = w.WriteAll(rows)
+	return w.Error()
+}

@@ -1,0 +1,225 @@
+// Package orchestrate runs experiment specs: it expands a spec into jobs,
+// runs each job's replica and load generator processes (locally on
+// loopback; remote hosts come through the same Runner interface), samples
+// their resources and writes the results layout described in docs/results.md.
+package orchestrate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/replbench/replbench/experiments"
+)
+
+// Runner runs one job and returns its result.
+type Runner interface {
+	Run(ctx context.Context, job *Job) (*PointResult, error)
+}
+
+// Options configures a run of one spec.
+type Options struct {
+	SpecPath string            // the spec file, copied into the results as given
+	Spec     *experiments.Spec // parsed (and possibly overridden) spec
+	Results  string            // results root; the run goes to Results/<spec name>/<run id>
+	Resume   bool              // continue the newest run of this spec, skipping finished jobs
+	Runner   Runner
+	Progress io.Writer // progress on long work (stderr)
+	Out      io.Writer // the summary table (stdout)
+	Command  []string  // the command line, recorded in meta.json
+	// Override, when set, adjusts every expanded point before it runs (the
+	// CLI's --duration and similar flags); it is recorded in meta.json's command.
+	Override func(*experiments.Spec)
+}
+
+// Summary is what a finished (or stopped) run produced.
+type Summary struct {
+	Dir      string
+	Results  []*PointResult
+	Skipped  int // jobs found finished by --resume
+	Total    int
+	Finished bool
+}
+
+// Run runs every job of the spec that is not finished yet. It stops at the
+// first failed job (a dead replica, a failed load generator) or on ctx's
+// end, after writing summary.csv for the jobs that finished.
+func Run(ctx context.Context, opt Options) (*Summary, error) {
+	points, err := opt.Spec.Points()
+	if err != nil {
+		return nil, err
+	}
+	if opt.Override != nil {
+		for i := range points {
+			opt.Override(&points[i].Config)
+		}
+	}
+	given, err := os.ReadFile(opt.SpecPath)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := runDir(opt, given)
+	if err != nil {
+		return nil, err
+	}
+	expanded, err := opt.Spec.Expanded()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), given, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "expanded.yaml"), expanded, 0o644); err != nil {
+		return nil, err
+	}
+	meta := newMeta(opt.Spec, opt.Command)
+	if err := WriteJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
+		return nil, err
+	}
+
+	jobs, swept, err := jobsFor(points, dir)
+	if err != nil {
+		return nil, err
+	}
+	maxReplicas := 0
+	for _, j := range jobs {
+		maxReplicas = max(maxReplicas, len(j.Cluster.Replicas))
+	}
+	sum := &Summary{Dir: dir, Total: len(jobs)}
+	prog := newProgress(opt.Progress, jobs)
+	var runErr error
+	for i, job := range jobs {
+		summaryPath := filepath.Join(job.Dir, "summary.json")
+		if opt.Resume {
+			var res PointResult
+			if ReadJSON(summaryPath, &res) == nil {
+				sum.Results = append(sum.Results, &res)
+				sum.Skipped++
+				prog.skip(i)
+				continue
+			}
+		}
+		prog.start(i)
+		res, err := opt.Runner.Run(ctx, job)
+		if err == nil {
+			err = errors.Join(writeTimeline(filepath.Join(job.Dir, "timeline.csv"), res), WriteJSON(summaryPath, res))
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				err = errInterrupted
+			}
+			runErr = fmt.Errorf("point %d/%d (%s, repeat %d): %w", i+1, len(jobs), job.Label, job.Repeat+1, err)
+			prog.fail(i)
+			break
+		}
+		sum.Results = append(sum.Results, res)
+		prog.done(i, res)
+	}
+	prog.finish()
+	sum.Finished = runErr == nil
+
+	rows := make([][]string, 0, len(sum.Results))
+	for _, r := range sum.Results {
+		rows = append(rows, summaryRow(r, jobs[indexOf(jobs, r)].Values, maxReplicas))
+	}
+	if err := writeCSV(filepath.Join(dir, "summary.csv"), summaryHeader(swept, maxReplicas), rows); err != nil {
+		return sum, errors.Join(runErr, err)
+	}
+	meta.End = time.Now().UTC()
+	meta.Finished = sum.Finished
+	if err := WriteJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
+		return sum, errors.Join(runErr, err)
+	}
+	if opt.Out != nil {
+		printTable(opt.Out, sum)
+	}
+	if runErr != nil {
+		return sum, fmt.Errorf("%w\n%d of %d jobs finished and kept in %s; continue with --resume", runErr, len(sum.Results), len(jobs), dir)
+	}
+	return sum, nil
+}
+
+// runDir picks the run's directory: the newest run of this spec when
+// resuming (refusing one whose spec differs), else a new timestamped one.
+func runDir(opt Options, given []byte) (string, error) {
+	base := filepath.Join(opt.Results, opt.Spec.Name)
+	if opt.Resume {
+		entries, _ := os.ReadDir(base)
+		var runs []string
+		for _, e := range entries {
+			if e.IsDir() {
+				runs = append(runs, e.Name())
+			}
+		}
+		if len(runs) == 0 {
+			return "", fmt.Errorf("--resume: no earlier run of %q under %s", opt.Spec.Name, base)
+		}
+		sort.Strings(runs)
+		dir := filepath.Join(base, runs[len(runs)-1])
+		old, err := os.ReadFile(filepath.Join(dir, "spec.yaml"))
+		if err != nil {
+			return "", fmt.Errorf("--resume: %w", err)
+		}
+		if !bytes.Equal(old, given) {
+			return "", fmt.Errorf("--resume: %s was run from a different spec; start a new run instead", dir)
+		}
+		return dir, nil
+	}
+	id := time.Now().UTC().Format("20060102-150405")
+	dir := filepath.Join(base, id)
+	for i := 2; ; i++ { // two runs in one second get distinct directories
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		dir = filepath.Join(base, fmt.Sprintf("%s-%d", id, i))
+	}
+	return dir, os.MkdirAll(dir, 0o755)
+}
+
+func indexOf(jobs []*Job, r *PointResult) int {
+	for i, j := range jobs {
+		if j.Point == r.Point && j.Repeat == r.Repeat {
+			return i
+		}
+	}
+	return 0
+}
+
+// printTable writes the end-of-run table: one line per finished job.
+func printTable(out io.Writer, s *Summary) {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "point\trepeat\tthroughput ops/s\tp50 µs\tp99 µs\tmax µs\tpeak RSS MB\terrors\t  label\t")
+	for _, r := range s.Results {
+		peak := 0.0
+		for _, u := range r.Replicas {
+			peak = max(peak, u.PeakRSSMB)
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%d\t  %s\t\n", r.Point+1, r.Repeat+1, r.Throughput,
+			r.Latency.P50, r.Latency.P99, r.Latency.Max, peak, r.Errors, r.Label)
+	}
+	tw.Flush()
+	state := "finished"
+	if !s.Finished {
+		state = "stopped"
+	}
+	fmt.Fprintf(out, "\n%s: %d of %d jobs (%d from an earlier run); results in %s\n", state, len(s.Results), s.Total, s.Skipped, s.Dir)
+}
+
+// sanitize makes a string safe as one path element.
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_', r == '=':
+			return r
+		}
+		return '_'
+	}, s)
+}

@@ -1,0 +1,29 @@
+package transport
+
+import "sync/atomic"
+
+// counters is the live form of Stats: every field is updated with atomics
+// from the goroutine that did the work, so Stats never takes a lock.
+type counters struct {
+	framesIn, framesOut atomic.Uint64
+	bytesIn, bytesOut   atomic.Uint64
+	flushes             atomic.Uint64
+	handshakesRejected  atomic.Uint64
+	badFrames           atomic.Uint64
+	queueFull           atomic.Uint64
+	reconnects          atomic.Uint64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		FramesIn:           c.framesIn.Load(),
+		FramesOut:          c.framesOut.Load(),
+		BytesIn:            c.bytesIn.Load(),
+		BytesOut:           c.bytesOut.Load(),
+		Flushes:            c.flushes.Load(),
+		HandshakesRejected: c.handshakesRejected.Load(),
+		BadFrames:          c.badFrames.Load(),
+		QueueFull:          c.queueFull.Load(),
+		Reconnects:         c.reconnects.Load(),
+	}
+}

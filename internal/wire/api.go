@@ -1,0 +1,53 @@
+package wire
+
+// This file fixes the API other packages build on. Bodies are filled in by
+// frame.go / request.go / handshake.go.
+
+// Version is the wire format version carried in every frame header.
+const Version = 1
+
+// HeaderSize is the frame header: 4-byte big-endian length (of everything
+// after the length field), 1 version byte, 1 type byte.
+const HeaderSize = 6
+
+// DefaultMaxFrame bounds a frame's length field unless a caller sets another limit.
+const DefaultMaxFrame = 16 << 20
+
+// Type tags a frame. Ranges: 0x01-0x0f transport, 0x10-0x1f client traffic,
+// 0x20-0x5f PBFT, 0x60-0x9f HotStuff, 0xa0-0xef reserved, 0xf0-0xff tests.
+type Type uint8
+
+const (
+	TypeHello     Type = 0x01 // handshake: dialer introduces itself
+	TypeChallenge Type = 0x02 // handshake: acceptor's nonce and proof
+	TypeProof     Type = 0x03 // handshake: dialer's proof
+	TypeRequest   Type = 0x10 // client -> replica
+	TypeReply     Type = 0x11 // replica -> client
+)
+
+// Request flags.
+const (
+	FlagReadOnly      uint8 = 1 << 0 // may be answered without ordering
+	FlagRetransmit    uint8 = 1 << 1 // client resent this request after a timeout
+	FlagReplyToSender uint8 = 1 << 2 // only the replica that received it needs to reply with a full result
+)
+
+// Request is a client operation. Decoded requests alias the frame buffer.
+type Request struct {
+	Client  uint32
+	Seq     uint64 // request number, increasing per client
+	Flags   uint8
+	Payload []byte
+	Auth    []byte // over SignedBytes: the frame from the type byte through the payload
+}
+
+// Reply answers one request. Decoded replies alias the frame buffer.
+type Reply struct {
+	Replica uint32
+	Client  uint32
+	Seq     uint64
+	View    uint64 // the replica's view, so clients learn the primary
+	Flags   uint8
+	Result  []byte
+	Auth    []byte // over SignedBytes: the frame from the type byte through the result
+}

@@ -1,0 +1,69 @@
+// Package protocols holds what every protocol core shares: the deterministic
+// application interface and the effects a core returns to its runtime. The
+// cores themselves live in subpackages and do no I/O: time enters as ticks,
+// messages arrive already verified, and everything to send comes back as values.
+package protocols
+
+import (
+	"github.com/replbench/replbench/internal/wire"
+	"github.com/replbench/replbench/keys"
+)
+
+// App is the replicated state machine. It must be deterministic: the same
+// operations in the same order give the same results and the same Digest.
+// Cores call it from their single goroutine.
+type App interface {
+	// Execute applies op and appends its result to dst.
+	Execute(dst, op []byte) []byte
+	// Snapshot returns the state for checkpoints and state transfer.
+	Snapshot() []byte
+	// Restore replaces the state by a snapshot.
+	Restore(snapshot []byte) error
+	// Digest summarises the state; equal states have equal digests.
+	Digest() [32]byte
+}
+
+// Broadcast as a destination means every replica but the sender.
+var Broadcast = keys.Principal{Role: keys.RoleReplica, ID: ^uint32(0)}
+
+// Message is a protocol message for the runtime to authenticate and send.
+// Frame is a wire frame without its authenticator; the runtime seals it
+// (wire.Seal) with Sign for Broadcast or SignFor for a single receiver.
+type Message struct {
+	To    keys.Principal
+	Frame []byte
+}
+
+// Reply is an executed request's answer for the runtime to seal and send.
+type Reply struct {
+	Client uint32
+	Seq    uint64
+	View   uint64
+	Result []byte
+}
+
+// Effects collects what one step asks of the runtime. Cores append to it;
+// the runtime acts on it and calls Reset before the next step. Slices in it
+// are valid until Reset.
+type Effects struct {
+	Messages []Message
+	Replies  []Reply
+}
+
+// Reset empties e, keeping its capacity.
+func (e *Effects) Reset() {
+	e.Messages = e.Messages[:0]
+	e.Replies = e.Replies[:0]
+}
+
+// Core is the shape every protocol core has. A core is not safe for
+// concurrent use: one goroutine (the replica runtime, or the simulator)
+// owns it and calls these methods one at a time.
+type Core interface {
+	// Request delivers a client request whose authenticator was verified.
+	Request(req *wire.Request, out *Effects)
+	// Message delivers a verified, sealed protocol frame from replica from.
+	Message(from uint32, frame []byte, out *Effects)
+	// Tick advances the core's clock by one tick.
+	Tick(out *Effects)
+}

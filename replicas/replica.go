@@ -1,0 +1,274 @@
+// Package replicas is the replica runtime: it owns one protocol core and does
+// all the I/O the core may not. Frames are verified on the transport's reader
+// goroutines (one per connection, so in parallel) before they reach the core's
+// goroutine; what the core returns is sealed and sent from here.
+package replicas
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/replbench/replbench/internal/cluster"
+	"github.com/replbench/replbench/internal/transport"
+	"github.com/replbench/replbench/internal/wire"
+	"github.com/replbench/replbench/keys"
+	"github.com/replbench/replbench/protocols"
+	"github.com/replbench/replbench/protocols/unreplicated"
+	"github.com/replbench/replbench/replicas/app"
+)
+
+// Stats counts what the runtime accepted and rejected.
+type Stats struct {
+	Requests    uint64 `json:"requests"`     // verified client requests handed to the core
+	Messages    uint64 `json:"messages"`     // verified protocol messages handed to the core
+	BadAuth     uint64 `json:"bad_auth"`     // frames whose authenticator did not verify (dropped)
+	Malformed   uint64 `json:"malformed"`    // frames that did not decode (dropped)
+	Impersonate uint64 `json:"impersonate"`  // frames claiming a sender other than the connection's peer
+	SendErrors  uint64 `json:"send_errors"`  // frames the transport refused (queue full, unknown peer)
+	Replies     uint64 `json:"replies_sent"` // replies sent to clients
+}
+
+// Replica runs one core behind a transport.
+type Replica struct {
+	id         uint32
+	cfg        *cluster.Config
+	core       protocols.Core
+	peerAuth   keys.Authenticator
+	clientAuth keys.Authenticator
+	tr         transport.Transport
+	log        *slog.Logger
+
+	inbox chan inbound
+
+	requests, messages, badAuth, malformed, impersonate, sendErrors, replies atomic.Uint64
+
+	// Owned by the core goroutine.
+	eff      protocols.Effects
+	req      wire.Request
+	replyBuf []byte
+	authBuf  []byte
+}
+
+type inbound struct {
+	from  keys.Principal
+	frame []byte
+}
+
+// Options carries what New cannot derive from the cluster file.
+type Options struct {
+	Logger *slog.Logger
+	// Transport, when set, is used instead of a TCP listener (tests); its
+	// handler must be the Replica's Deliver method.
+	Transport func(h transport.Handler) (transport.Transport, error)
+}
+
+// NewCore builds the protocol core the cluster file asks for.
+func NewCore(cfg *cluster.Config, id uint32) (protocols.Core, error) {
+	a, err := app.New(cfg.App, cfg.AppReply)
+	if err != nil {
+		return nil, err
+	}
+	switch cfg.Protocol {
+	case "unreplicated":
+		return unreplicated.New(a), nil
+	}
+	return nil, fmt.Errorf("protocol %q is not implemented", cfg.Protocol)
+}
+
+// New loads keys, builds the core and starts listening on the replica's address.
+func New(cfg *cluster.Config, id uint32, opt Options) (*Replica, error) {
+	if int(id) >= len(cfg.Replicas) {
+		return nil, fmt.Errorf("replica id %d out of range: cluster has %d replicas", id, len(cfg.Replicas))
+	}
+	core, err := NewCore(cfg, id)
+	if err != nil {
+		return nil, err
+	}
+	peerAuth, clientAuth, err := cfg.ReplicaAuth(id)
+	if err != nil {
+		return nil, err
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Replica{
+		id: id, cfg: cfg, core: core, peerAuth: peerAuth, clientAuth: clientAuth, log: log,
+		inbox: make(chan inbound, 4096),
+	}
+	if opt.Transport != nil {
+		r.tr, err = opt.Transport(r.Deliver)
+	} else {
+		peers := make(map[keys.Principal]string)
+		for i, addr := range cfg.Replicas {
+			if uint32(i) != id {
+				peers[keys.Replica(uint32(i))] = addr
+			}
+		}
+		r.tr, err = transport.Listen(transport.Config{
+			Self: keys.Replica(id),
+			AuthFor: func(role keys.Role) keys.Authenticator {
+				if role == keys.RoleReplica {
+					return peerAuth
+				}
+				return clientAuth
+			},
+			Listen:   cfg.Replicas[id],
+			Peers:    peers,
+			Handler:  r.Deliver,
+			MaxFrame: cfg.MaxFrame,
+			Logger:   log,
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("replica %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// Deliver verifies one frame from an authenticated connection and queues it
+// for the core. It runs on transport goroutines, in parallel across peers.
+func (r *Replica) Deliver(from keys.Principal, frame []byte) {
+	t, _, err := wire.ParseHeader(frame, r.cfg.MaxFrame)
+	if err != nil {
+		r.malformed.Add(1)
+		return
+	}
+	sender, signed, auth, err := wire.Open(frame)
+	if err != nil {
+		r.malformed.Add(1)
+		return
+	}
+	switch {
+	case t == wire.TypeRequest:
+		// A client speaks only for itself; replicas may relay requests.
+		if from.Role == keys.RoleClient && from.ID != sender {
+			r.impersonate.Add(1)
+			return
+		}
+		if err := r.clientAuth.Verify(keys.Client(sender), signed, auth); err != nil {
+			r.badAuth.Add(1)
+			return
+		}
+	case from.Role == keys.RoleReplica && from.ID == sender:
+		if err := r.peerAuth.Verify(from, signed, auth); err != nil {
+			r.badAuth.Add(1)
+			return
+		}
+	default:
+		r.impersonate.Add(1)
+		return
+	}
+	r.inbox <- inbound{from: from, frame: frame}
+}
+
+// Run drives the core until ctx ends; tick is the core's clock period.
+func (r *Replica) Run(ctx context.Context) error {
+	tick := r.cfg.Tick.Duration
+	if tick <= 0 {
+		tick = 10 * time.Millisecond
+	}
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case in := <-r.inbox:
+			r.step(in)
+			// Drain what is queued before sealing, so one wake-up serves a burst.
+			for n := len(r.inbox); n > 0; n-- {
+				r.step(<-r.inbox)
+			}
+		case <-ticker.C:
+			r.core.Tick(&r.eff)
+			r.apply()
+		}
+	}
+}
+
+func (r *Replica) step(in inbound) {
+	if in.frame[5] == byte(wire.TypeRequest) {
+		if err := wire.DecodeRequest(in.frame, &r.req); err != nil {
+			r.malformed.Add(1)
+			return
+		}
+		r.requests.Add(1)
+		r.core.Request(&r.req, &r.eff)
+	} else {
+		r.messages.Add(1)
+		r.core.Message(in.from.ID, in.frame, &r.eff)
+	}
+	r.apply()
+}
+
+// apply seals and sends what the core asked for.
+func (r *Replica) apply() {
+	for _, m := range r.eff.Messages {
+		var err error
+		signed := wire.SignedBytes(m.Frame)
+		if m.To == protocols.Broadcast {
+			r.authBuf, err = r.peerAuth.Sign(r.authBuf[:0], signed)
+		} else {
+			r.authBuf, err = r.peerAuth.SignFor(r.authBuf[:0], signed, m.To)
+		}
+		if err != nil {
+			r.log.Error("sign", "err", err)
+			continue
+		}
+		frame := wire.Seal(m.Frame, r.authBuf)
+		if m.To == protocols.Broadcast {
+			for i := range r.cfg.Replicas {
+				if uint32(i) != r.id {
+					r.send(keys.Replica(uint32(i)), frame)
+				}
+			}
+		} else {
+			r.send(m.To, frame)
+		}
+	}
+	for i := range r.eff.Replies {
+		rep := &r.eff.Replies[i]
+		to := keys.Client(rep.Client)
+		r.replyBuf = wire.AppendReply(r.replyBuf[:0], &wire.Reply{
+			Replica: r.id, Client: rep.Client, Seq: rep.Seq, View: rep.View, Result: rep.Result,
+		})
+		var err error
+		r.authBuf, err = r.clientAuth.SignFor(r.authBuf[:0], wire.SignedBytes(r.replyBuf), to)
+		if err != nil {
+			r.log.Error("sign reply", "err", err)
+			continue
+		}
+		r.replyBuf = wire.Seal(r.replyBuf, r.authBuf)
+		if r.send(to, r.replyBuf) {
+			r.replies.Add(1)
+		}
+	}
+	r.eff.Reset()
+}
+
+func (r *Replica) send(to keys.Principal, frame []byte) bool {
+	if err := r.tr.Send(to, frame); err != nil {
+		r.sendErrors.Add(1)
+		return false
+	}
+	return true
+}
+
+// Stats returns the runtime's counters.
+func (r *Replica) Stats() Stats {
+	return Stats{
+		Requests: r.requests.Load(), Messages: r.messages.Load(), BadAuth: r.badAuth.Load(),
+		Malformed: r.malformed.Load(), Impersonate: r.impersonate.Load(),
+		SendErrors: r.sendErrors.Load(), Replies: r.replies.Load(),
+	}
+}
+
+// TransportStats returns the transport's counters.
+func (r *Replica) TransportStats() transport.Stats { return r.tr.Stats() }
+
+// Close stops the transport.
+func (r *Replica) Close() error { return r.tr.Close() }
