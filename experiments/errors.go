@@ -1,7 +1,6 @@
 package experiments
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -102,10 +101,6 @@ func yamlError(file string, err error) error {
 				msg = rest[i+2:]
 			}
 		}
-	}
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msg = strings.Join(te.Errors, "; ")
 	}
 	return ErrorList{{File: file, Line: line, Msg: msg}}
 }

@@ -48,8 +48,11 @@ const (
 )
 
 // Spec is one experiment: a base configuration and the axes it is swept
-// along. Its fields hold the base values; Points resolves each point of the
-// sweep. Parse fills in every default, so no field is left zero by accident.
+// along. Its fields hold the base values, every default filled in; Points
+// resolves each point of the sweep from the parsed document, so changing a
+// field of a parsed Spec does not change its points (change Point.Config).
+// The yaml tags are the spec's keys: yaml.Marshal of a point's Config writes
+// a valid spec.
 type Spec struct {
 	Name        string   `yaml:"name"`
 	Description string   `yaml:"description"`
@@ -76,8 +79,9 @@ type Spec struct {
 	// Hosts is reserved for multi-host runs: the path of a hosts file.
 	Hosts string `yaml:"hosts"`
 
-	// Sweep lists the axes in the order they are written (sweep keys, then
-	// or before zip groups, as the document orders them). Empty for a point.
+	// Sweep lists the axes in the order they are written: the keys of sweep
+	// and the groups of zip, the section written first coming first. Empty
+	// for a point.
 	Sweep []Axis `yaml:"-"`
 	// Figures is kept for the plotting stage; empty for a point.
 	Figures []Figure `yaml:"-"`

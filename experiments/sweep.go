@@ -167,6 +167,20 @@ func (s *Spec) Points() ([]Point, error) {
 	return points, nil
 }
 
+// Validate checks s as one point, by the rules Parse applies, ignoring its
+// Sweep. It is for configurations changed in Go, such as a point's Config
+// after command-line overrides; its errors name keys but no lines.
+func (s *Spec) Validate() error {
+	file := s.file
+	if file == "" {
+		file = "spec"
+	}
+	c := &errs{file: file}
+	cfg, at := decodeSpec(c, encodeSpec(s, false), false)
+	checkPoint(c, cfg, at, nil, "")
+	return c.err()
+}
+
 // checkPoint checks what depends on several keys. A problem is reported at
 // the line of a swept value among the keys involved when there is one, since
 // that value made this point invalid, and otherwise at the first key set.
@@ -293,8 +307,14 @@ func (s *Spec) Expanded() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ExpandedPoints(s.Name, points)
+}
+
+// ExpandedPoints writes points in Expanded's format; the runner uses it when
+// command-line overrides changed the points after expansion.
+func ExpandedPoints(spec string, points []Point) ([]byte, error) {
 	list := &yaml.Node{Kind: yaml.SequenceNode,
-		HeadComment: fmt.Sprintf("Points of spec %s in run order; each config is a complete spec.", s.Name)}
+		HeadComment: fmt.Sprintf("Points of spec %s in run order; each config is a complete spec.", spec)}
 	for _, p := range points {
 		values := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle}
 		for _, kv := range p.Values {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata golden files")
@@ -282,5 +284,46 @@ func TestQuickstartExpandedGolden(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("Expanded() differs from %s (run go test -update after checking the change):\n%s", golden, got)
+	}
+}
+
+func TestMarshalPointConfig(t *testing.T) {
+	// yaml.Marshal of a point's config is a spec that parses back to it.
+	points := mustPoints(t, "protocol: pbft\napp: echo\nsweep:\n  load.payload: [1000, 4KiB]\n")
+	out, err := yaml.Marshal(points[1].Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse("point.yaml", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !sameConfig(*back, points[1].Config) {
+		t.Errorf("marshalled config:\n%s\nparses to %+v, want %+v", out, *back, points[1].Config)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	points := mustPoints(t, "sweep:\n  load.clients: [1, 2]\n")
+	cfg := points[1].Config
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("valid point: %v", err)
+	}
+	tests := []struct {
+		change func(*Spec)
+		want   string
+	}{
+		{func(s *Spec) { s.Duration = time.Second }, "spec.yaml: duration: must be longer than warmup + cooldown (2s + 1s), got 1s"},
+		{func(s *Spec) { s.Load.Clients = 0 }, "spec.yaml: load.clients: must be >= 1, got 0"},
+		{func(s *Spec) { s.Protocol = PBFT }, "spec.yaml: replicas: pbft needs n = 3f+1 replicas (4, 7, 10, ...), got 1"},
+		{func(s *Spec) { s.Crypto.Clients = "xyz" }, `spec.yaml: crypto.clients: unknown value "xyz" (want one of rsa, ecdsa, ed25519, hmac, none)`},
+		{func(s *Spec) { s.Name = "" }, `spec.yaml: name: "" cannot name the results directory (use letters, digits, '.', '_', '-')`},
+	}
+	for _, tt := range tests {
+		c := cfg
+		tt.change(&c)
+		if err := c.Validate(); err == nil || err.Error() != tt.want {
+			t.Errorf("Validate() = %v, want %s", err, tt.want)
+		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/spf13/cobra"
 
 	"github.com/replbench/replbench/clients"
@@ -184,25 +183,11 @@ func runLoad(cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
 		Start: res.Start, End: res.End,
 		Measure:    [2]float64{f.warmup.Seconds(), (f.warmup + f.duration).Seconds()},
 		Throughput: res.Throughput, Completed: res.Completed, Errors: res.Errors,
-		Latency: latency(res.Latency), Uncorrected: latency(res.Uncorrected),
-		Mismatches: mismatches.Load(),
-	}
-	for _, s := range res.Timeline {
-		rep.Timeline = append(rep.Timeline, orchestrate.Second{T: s.T, Phase: s.Phase, Ops: s.Ops, Errors: s.Errors,
-			Mean: s.Mean, P50: s.P50, P90: s.P90, P99: s.P99, Max: s.Max})
+		Latency: loadgen.Summarize(res.Latency), Uncorrected: loadgen.Summarize(res.Uncorrected),
+		Timeline: res.Timeline, Mismatches: mismatches.Load(),
 	}
 	for _, c := range cs {
 		rep.Clients = append(rep.Clients, c.Stats())
 	}
 	return orchestrate.WriteJSON(filepath.Join(f.out, "client.json"), rep)
-}
-
-func latency(h *hdrhistogram.Histogram) orchestrate.Latency {
-	if h == nil || h.TotalCount() == 0 {
-		return orchestrate.Latency{}
-	}
-	return orchestrate.Latency{
-		Mean: h.Mean(), P50: float64(h.ValueAtQuantile(50)), P90: float64(h.ValueAtQuantile(90)),
-		P99: float64(h.ValueAtQuantile(99)), P999: float64(h.ValueAtQuantile(99.9)), Max: float64(h.Max()),
-	}
 }

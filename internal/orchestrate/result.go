@@ -6,10 +6,12 @@ import (
 	"io"
 	"math"
 	"os"
+	"sort"
 	"strconv"
 	"time"
 
 	"github.com/replbench/replbench/internal/procstat"
+	"github.com/replbench/replbench/loadgen"
 )
 
 // ReplicaUsage is one replica's resource use during a job.
@@ -24,23 +26,24 @@ type ReplicaUsage struct {
 
 // PointResult is a job's outcome, written as summary.json.
 type PointResult struct {
-	Point       int            `json:"point"`
-	Repeat      int            `json:"repeat"`
-	Label       string         `json:"label"`
-	Start       time.Time      `json:"start"`
-	End         time.Time      `json:"end"`
-	Throughput  float64        `json:"throughput"`
-	Completed   uint64         `json:"completed"`
-	Errors      uint64         `json:"errors"`
-	Latency     Latency        `json:"latency"`
-	Uncorrected Latency        `json:"uncorrected"`
-	Replicas    []ReplicaUsage `json:"replicas"`
-	Timeline    []TimelineRow  `json:"-"`
+	Point       int             `json:"point"`
+	Repeat      int             `json:"repeat"`
+	Label       string          `json:"label"`
+	Start       time.Time       `json:"start"`
+	End         time.Time       `json:"end"`
+	Throughput  float64         `json:"throughput"`
+	Completed   uint64          `json:"completed"`
+	Errors      uint64          `json:"errors"`
+	Latency     loadgen.Summary `json:"latency"`     // µs
+	Uncorrected loadgen.Summary `json:"uncorrected"` // µs
+	Replicas    []ReplicaUsage  `json:"replicas"`
+	Timeline    []TimelineRow   `json:"-"`
 }
 
-// TimelineRow is one second: load generator figures plus per-replica RSS and CPU.
+// TimelineRow is one slot of the load generator's timeline (a second, or
+// less at a phase's end) plus per-replica RSS and CPU in that slot.
 type TimelineRow struct {
-	Second
+	loadgen.Second
 	RSSMB   []float64 // per replica, NaN when not sampled in this second
 	CPUUtil []float64
 }
@@ -77,8 +80,7 @@ func buildResult(job *Job, rep *ClientReport, n int, series map[string]procstat.
 				}
 				last = s
 			}
-			sec := int(s.Time.Sub(rep.Start) / time.Second)
-			if sec >= 0 && sec < len(res.Timeline) {
+			if sec := slotAt(rep.Timeline, s.Time.Sub(rep.Start).Seconds()); sec >= 0 {
 				res.Timeline[sec].RSSMB[id] = float64(s.RSS) / mb
 				if i > 0 {
 					dt := s.Time.Sub(samples[i-1].Time).Seconds()
@@ -100,6 +102,15 @@ func buildResult(job *Job, rep *ClientReport, n int, series map[string]procstat.
 	return res
 }
 
+// slotAt returns the index of the timeline slot covering t seconds, or -1.
+func slotAt(tl []loadgen.Second, t float64) int {
+	i := sort.Search(len(tl), func(i int) bool { return tl[i].T+tl[i].Length > t })
+	if i < len(tl) && tl[i].T <= t {
+		return i
+	}
+	return -1
+}
+
 func nanSlice(n int) []float64 {
 	s := make([]float64, n)
 	for i := range s {
@@ -116,16 +127,16 @@ func writeTimeline(path string, res *PointResult) error {
 	}
 	w := csv.NewWriter(f)
 	n := len(res.Replicas)
-	head := []string{"t_s", "phase", "ops", "errors", "mean_us", "p50_us", "p90_us", "p99_us", "max_us"}
+	head := []string{"t_s", "length_s", "phase", "ops", "errors", "throughput_ops", "mean_us", "p50_us", "p90_us", "p99_us", "max_us"}
 	for i := 0; i < n; i++ {
 		head = append(head, fmt.Sprintf("rss_mb_r%d", i), fmt.Sprintf("cpu_util_r%d", i))
 	}
 	_ = w.Write(head)
 	for _, r := range res.Timeline {
-		row := []string{ftoa(r.T), r.Phase, strconv.FormatUint(r.Ops, 10), strconv.FormatUint(r.Errors, 10),
-			ftoa(r.Mean), ftoa(r.P50), ftoa(r.P90), ftoa(r.P99), ftoa(r.Max)}
+		row := []string{round(r.T, 3), round(r.Length, 3), r.Phase, strconv.FormatUint(r.Ops, 10), strconv.FormatUint(r.Errors, 10),
+			round(r.Throughput, 1), round(r.Mean, 1), round(r.P50, 1), round(r.P90, 1), round(r.P99, 1), round(r.Max, 1)}
 		for i := 0; i < n; i++ {
-			row = append(row, ftoa(r.RSSMB[i]), ftoa(r.CPUUtil[i]))
+			row = append(row, ftoa(r.RSSMB[i], 2), ftoa(r.CPUUtil[i], 3))
 		}
 		_ = w.Write(row)
 	}
@@ -137,12 +148,12 @@ func writeTimeline(path string, res *PointResult) error {
 	return f.Close()
 }
 
-// ftoa formats a float compactly; NaN becomes an empty cell.
-func ftoa(v float64) string {
+// ftoa formats v with digits decimals; NaN (not sampled) becomes an empty cell.
+func ftoa(v float64, digits int) string {
 	if math.IsNaN(v) {
 		return ""
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
+	return round(v, digits)
 }
 
 // summaryHeader is the fixed part of summary.csv's header; swept keys come
@@ -160,7 +171,7 @@ func summaryHeader(swept []string, maxReplicas int) []string {
 }
 
 func summaryRow(res *PointResult, values []string, maxReplicas int) []string {
-	row := []string{strconv.Itoa(res.Point), strconv.Itoa(res.Repeat), res.Label}
+	row := []string{strconv.Itoa(res.Point), strconv.Itoa(res.Repeat + 1), res.Label}
 	row = append(row, values...)
 	var peak, cpu float64
 	for _, u := range res.Replicas {

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -60,6 +59,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if opt.Override != nil {
 		for i := range points {
 			opt.Override(&points[i].Config)
+			if err := points[i].Config.Validate(); err != nil {
+				return nil, fmt.Errorf("point %s after command-line overrides: %w", points[i].Label(), err)
+			}
 		}
 	}
 	given, err := os.ReadFile(opt.SpecPath)
@@ -70,7 +72,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	expanded, err := opt.Spec.Expanded()
+	expanded, err := experiments.ExpandedPoints(opt.Spec.Name, points)
 	if err != nil {
 		return nil, err
 	}
@@ -196,13 +198,13 @@ func indexOf(jobs []*Job, r *PointResult) int {
 // printTable writes the end-of-run table: one line per finished job.
 func printTable(out io.Writer, s *Summary) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "point\trepeat\tthroughput ops/s\tp50 µs\tp99 µs\tmax µs\tpeak RSS MB\terrors\t  label\t")
+	fmt.Fprintln(tw, "point\trepeat\tthroughput ops/s\tp50 µs\tp99 µs\tmax µs\tpeak RSS MB\terrors\t\tlabel")
 	for _, r := range s.Results {
 		peak := 0.0
 		for _, u := range r.Replicas {
 			peak = max(peak, u.PeakRSSMB)
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%d\t  %s\t\n", r.Point+1, r.Repeat+1, r.Throughput,
+		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%d\t\t%s\n", r.Point, r.Repeat+1, r.Throughput,
 			r.Latency.P50, r.Latency.P99, r.Latency.Max, peak, r.Errors, r.Label)
 	}
 	tw.Flush()
@@ -211,15 +213,4 @@ func printTable(out io.Writer, s *Summary) {
 		state = "stopped"
 	}
 	fmt.Fprintf(out, "\n%s: %d of %d jobs (%d from an earlier run); results in %s\n", state, len(s.Results), s.Total, s.Skipped, s.Dir)
-}
-
-// sanitize makes a string safe as one path element.
-func sanitize(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_', r == '=':
-			return r
-		}
-		return '_'
-	}, s)
 }
