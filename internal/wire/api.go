@@ -38,7 +38,7 @@ type Request struct {
 	Seq     uint64 // request number, increasing per client
 	Flags   uint8
 	Payload []byte
-	Auth    []byte // over SignedBytes: the frame from the type byte through the payload
+	Auth    []byte // over SignedBytes: the frame from the version byte through the payload
 }
 
 // Reply answers one request. Decoded replies alias the frame buffer.
@@ -49,5 +49,5 @@ type Reply struct {
 	View    uint64 // the replica's view, so clients learn the primary
 	Flags   uint8
 	Result  []byte
-	Auth    []byte // over SignedBytes: the frame from the type byte through the result
+	Auth    []byte // over SignedBytes: the frame from the version byte through the result
 }
