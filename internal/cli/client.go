@@ -24,7 +24,7 @@ type clientFlags struct {
 	first, count, outstanding int
 	payload                   int
 	rate                      float64
-	timeout                   time.Duration
+	timeout, connect          time.Duration
 	warmup, duration, cool    time.Duration
 }
 
@@ -66,24 +66,25 @@ latency counts from the intended send time (coordinated omission corrected).`,
 	fl.IntVar(&f.payload, "payload", 100, "request payload size in bytes")
 	fl.Float64Var(&f.rate, "rate", 0, "open loop: total requests per second")
 	fl.DurationVar(&f.timeout, "timeout", time.Second, "time before a request is retransmitted to all replicas")
+	fl.DurationVar(&f.connect, "connect-timeout", 10*time.Second, "how long to wait for connections to all replicas")
 	fl.DurationVar(&f.warmup, "warmup", 2*time.Second, "load before measuring (excluded from results)")
 	fl.DurationVar(&f.duration, "duration", 10*time.Second, "measured time")
 	fl.DurationVar(&f.cool, "cooldown", time.Second, "load after measuring (excluded from results)")
 	return cmd
 }
 
-func dialClient(ctx context.Context, cfg *cluster.Config, id int, timeout time.Duration) (*clients.Client, error) {
+func dialClient(ctx context.Context, cfg *cluster.Config, id int, f *clientFlags) (*clients.Client, error) {
 	auth, err := cfg.ClientAuth(uint32(id))
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, f.connect)
 	defer cancel()
-	return clients.New(ctx, clients.Config{Cluster: cfg, ID: uint32(id), Auth: auth, Timeout: timeout})
+	return clients.New(ctx, clients.Config{Cluster: cfg, ID: uint32(id), Auth: auth, Timeout: f.timeout})
 }
 
 func runOnce(cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
-	c, err := dialClient(cmd.Context(), cfg, f.first, f.timeout)
+	c, err := dialClient(cmd.Context(), cfg, f.first, f)
 	if err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func runLoad(cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			cs[i], errs[i] = dialClient(cmd.Context(), cfg, f.first+i, f.timeout)
+			cs[i], errs[i] = dialClient(cmd.Context(), cfg, f.first+i, f)
 		}(i)
 	}
 	wg.Wait()

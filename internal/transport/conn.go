@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/replbench/replbench/internal/wire"
 	"github.com/replbench/replbench/keys"
@@ -62,7 +63,10 @@ func (c *conn) close() {
 // next single write.
 type peer struct {
 	who    keys.Principal
-	dialed bool // this node owns the link and keeps the queue across reconnects
+	dialed bool   // this node owns the link and keeps the queue across reconnects
+	addr   string // where a dialed peer is reached
+
+	lastErr atomic.Pointer[error] // why the last dial failed, for WaitConnected's error
 
 	mu      sync.Mutex
 	out     *conn  // where frames leave; nil while the link is down

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -117,8 +118,8 @@ func Listen(cfg Config) (*TCP, error) {
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	// Every dialed peer is known before the first connection comes in, so
 	// an early inbound link from one is not mistaken for a client's.
-	for who := range cfg.Peers {
-		t.peers[who] = &peer{who: who, dialed: true}
+	for who, addr := range cfg.Peers {
+		t.peers[who] = &peer{who: who, dialed: true, addr: addr}
 	}
 	t.ln = cfg.Listener
 	if t.ln == nil && cfg.Listen != "" {
@@ -233,11 +234,31 @@ func (t *TCP) WaitConnected(ctx context.Context, peers ...keys.Principal) error 
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return fmt.Errorf("transport: %v waiting for %v: %w", t.cfg.Self, peers, ctx.Err())
+			return t.unreachable(peers, ctx.Err())
 		case <-t.ctx.Done():
 			return ErrClosed
 		}
 	}
+}
+
+// unreachable explains which peers WaitConnected still lacked and why.
+func (t *TCP) unreachable(peers []keys.Principal, cause error) error {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var parts []string
+	for _, who := range peers {
+		p := t.peers[who]
+		switch {
+		case p == nil:
+			parts = append(parts, who.String()+": never connected")
+		case p.connected():
+		case p.lastErr.Load() != nil:
+			parts = append(parts, fmt.Sprintf("%v at %s: %v", who, p.addr, *p.lastErr.Load()))
+		default:
+			parts = append(parts, fmt.Sprintf("%v at %s: no connection yet", who, p.addr))
+		}
+	}
+	return fmt.Errorf("transport: %v could not reach %s: %w", t.cfg.Self, strings.Join(parts, "; "), cause)
 }
 
 // Close closes the listener and every connection and waits for every
@@ -400,6 +421,9 @@ func (t *TCP) dialLoop(p *peer, addr string) {
 		up, err := t.dialOnce(&dialer, p, addr, everUp)
 		if t.ctx.Err() != nil {
 			return
+		}
+		if !up && err != nil {
+			p.lastErr.Store(&err)
 		}
 		// A link that dies young (say, the peer refuses our proof after the
 		// handshake) keeps backing off instead of redialing in a tight loop.
