@@ -1,0 +1,56 @@
+package orchestrate
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/replbench/replbench/internal/procstat"
+	"github.com/replbench/replbench/loadgen"
+)
+
+// TestBuildResult joins a load report with RSS/CPU samples: peak RSS is the
+// highest VmHWM, mean RSS and CPU cover only the measure window, and each
+// sample lands in the timeline slot that covers it.
+func TestBuildResult(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s float64) time.Time { return start.Add(time.Duration(s * float64(time.Second))) }
+	rep := &ClientReport{
+		Start: start, End: at(4), Measure: [2]float64{1, 3}, Throughput: 100, Completed: 200,
+		Timeline: []loadgen.Second{
+			{T: 0, Length: 1, Phase: "warmup"}, {T: 1, Length: 1, Phase: "measure"},
+			{T: 2, Length: 1, Phase: "measure"}, {T: 3, Length: 1, Phase: "cooldown"},
+		},
+	}
+	series := map[string]procstat.Series{"0": {Samples: []procstat.Sample{
+		{Time: at(0.5), RSS: 10 * mb, HWM: 10 * mb, CPU: 0},
+		{Time: at(1.5), RSS: 20 * mb, HWM: 20 * mb, CPU: 500 * time.Millisecond},
+		{Time: at(2.5), RSS: 30 * mb, HWM: 40 * mb, CPU: 1500 * time.Millisecond},
+		{Time: at(3.5), RSS: 5 * mb, HWM: 40 * mb, CPU: 1600 * time.Millisecond},
+	}}}
+	res := buildResult(&Job{Point: 2, Label: "x=1"}, rep, 1, series)
+	u := res.Replicas[0]
+	if u.PeakRSSMB != 40 || u.MeanRSSMB != 25 {
+		t.Errorf("peak %v mean %v, want 40 and 25 (mean over the window's two samples)", u.PeakRSSMB, u.MeanRSSMB)
+	}
+	if math.Abs(u.CPUUtil-1.0) > 1e-9 || math.Abs(u.CPUSeconds-2.0) > 1e-9 {
+		t.Errorf("cpu util %v seconds %v, want 1.0 and 2.0 (1 s of CPU per second over a 2 s window)", u.CPUUtil, u.CPUSeconds)
+	}
+	wantRSS := []float64{10, 20, 30, 5}
+	for i, row := range res.Timeline {
+		if row.RSSMB[0] != wantRSS[i] {
+			t.Errorf("slot %d RSS %v, want %v", i, row.RSSMB[0], wantRSS[i])
+		}
+	}
+	if !math.IsNaN(res.Timeline[0].CPUUtil[0]) || res.Timeline[2].CPUUtil[0] != 1.0 {
+		t.Errorf("CPU per slot %v %v, want NaN (no earlier sample) and 1.0", res.Timeline[0].CPUUtil[0], res.Timeline[2].CPUUtil[0])
+	}
+	row := summaryRow(res, []string{"1"}, 2)
+	head := summaryHeader([]string{"x"}, 2)
+	if len(row) != len(head) {
+		t.Fatalf("summary row has %d cells for %d columns", len(row), len(head))
+	}
+	if row[1] != "1" || row[3] != "1" || row[len(row)-1] != "" {
+		t.Errorf("row %v: want 1-based repeat, swept value, empty cells for a missing replica", row)
+	}
+}
