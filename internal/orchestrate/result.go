@@ -66,19 +66,15 @@ func buildResult(job *Job, rep *ClientReport, n int, series map[string]procstat.
 	for id := 0; id < n; id++ {
 		samples := series[strconv.Itoa(id)].Samples
 		u := ReplicaUsage{ID: id, Samples: len(samples)}
-		var sum float64
+		var sum, all float64
 		var cnt int
-		var first, last *procstat.Sample
 		for i := range samples {
 			s := &samples[i]
 			u.PeakRSSMB = math.Max(u.PeakRSSMB, float64(s.HWM)/mb)
+			all += float64(s.RSS)
 			if !s.Time.Before(from) && !s.Time.After(to) {
 				sum += float64(s.RSS)
 				cnt++
-				if first == nil {
-					first = s
-				}
-				last = s
 			}
 			if sec := slotAt(rep.Timeline, s.Time.Sub(rep.Start).Seconds()); sec >= 0 {
 				res.Timeline[sec].RSSMB[id] = float64(s.RSS) / mb
@@ -90,16 +86,37 @@ func buildResult(job *Job, rep *ClientReport, n int, series map[string]procstat.
 				}
 			}
 		}
-		if cnt > 0 {
+		switch {
+		case cnt > 0:
 			u.MeanRSSMB = sum / float64(cnt) / mb
+		case len(samples) > 0: // a window shorter than the sampling period
+			u.MeanRSSMB = all / float64(len(samples)) / mb
 		}
-		if first != nil && last != first {
-			u.CPUUtil = (last.CPU - first.CPU).Seconds() / last.Time.Sub(first.Time).Seconds()
-			u.CPUSeconds = u.CPUUtil * to.Sub(from).Seconds()
+		if c0, ok0 := cpuAt(samples, from); ok0 {
+			if c1, ok1 := cpuAt(samples, to); ok1 {
+				u.CPUSeconds = c1 - c0
+				u.CPUUtil = u.CPUSeconds / to.Sub(from).Seconds()
+			}
 		}
 		res.Replicas = append(res.Replicas, u)
 	}
 	return res
+}
+
+// cpuAt estimates a process's CPU seconds at time t by linear
+// interpolation between the samples around t; samples are taken once a
+// second, and measure windows need not start or end on one.
+func cpuAt(samples []procstat.Sample, t time.Time) (float64, bool) {
+	i := sort.Search(len(samples), func(i int) bool { return !samples[i].Time.Before(t) })
+	switch {
+	case i == len(samples) || (i == 0 && samples[0].Time.After(t)):
+		return 0, false // no sample on one side of t
+	case samples[i].Time.Equal(t):
+		return samples[i].CPU.Seconds(), true
+	}
+	a, b := samples[i-1], samples[i]
+	frac := t.Sub(a.Time).Seconds() / b.Time.Sub(a.Time).Seconds()
+	return a.CPU.Seconds() + frac*(b.CPU-a.CPU).Seconds(), true
 }
 
 // slotAt returns the index of the timeline slot covering t seconds, or -1.

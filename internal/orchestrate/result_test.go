@@ -33,8 +33,9 @@ func TestBuildResult(t *testing.T) {
 	if u.PeakRSSMB != 40 || u.MeanRSSMB != 25 {
 		t.Errorf("peak %v mean %v, want 40 and 25 (mean over the window's two samples)", u.PeakRSSMB, u.MeanRSSMB)
 	}
-	if math.Abs(u.CPUUtil-1.0) > 1e-9 || math.Abs(u.CPUSeconds-2.0) > 1e-9 {
-		t.Errorf("cpu util %v seconds %v, want 1.0 and 2.0 (1 s of CPU per second over a 2 s window)", u.CPUUtil, u.CPUSeconds)
+	// CPU at 1 s interpolates to 0.25 s, at 3 s to 1.55 s.
+	if math.Abs(u.CPUSeconds-1.3) > 1e-9 || math.Abs(u.CPUUtil-0.65) > 1e-9 {
+		t.Errorf("cpu seconds %v util %v, want 1.3 and 0.65 (interpolated at the window's ends)", u.CPUSeconds, u.CPUUtil)
 	}
 	wantRSS := []float64{10, 20, 30, 5}
 	for i, row := range res.Timeline {
