@@ -47,11 +47,7 @@ func jobsFor(points []experiments.Point, dir string) ([]*Job, []string, error) {
 				Point: p.Index, Repeat: r, Label: label, Values: values,
 				Dir:     filepath.Join(dir, "points", p.Dir(), fmt.Sprintf("rep-%d", r+1)),
 				Cluster: cl, RSABits: c.Crypto.RSABits, Seed: int64(c.Seed) + int64(r),
-				Load: Load{
-					Mode: string(c.Load.Mode), Clients: c.Load.Clients, Outstanding: c.Load.Outstanding,
-					Payload: int(c.Load.Payload), Rate: c.Load.Rate, Timeout: c.Load.Timeout,
-					Warmup: c.Warmup, Duration: c.Measured(), Cooldown: c.Cooldown,
-				},
+				Load: Load{Workload: c.Load, Warmup: c.Warmup, Duration: c.Measured(), Cooldown: c.Cooldown},
 			})
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/replbench/replbench/experiments"
 	"github.com/replbench/replbench/internal/cluster"
 	"github.com/replbench/replbench/internal/procstat"
 	"github.com/replbench/replbench/keys"
@@ -18,15 +19,10 @@ import (
 
 // Load is the load a point applies.
 type Load struct {
-	Mode        string        `json:"mode"` // closed | open
-	Clients     int           `json:"clients"`
-	Outstanding int           `json:"outstanding"`
-	Payload     int           `json:"payload"`
-	Rate        float64       `json:"rate"`
-	Timeout     time.Duration `json:"timeout"`
-	Warmup      time.Duration `json:"warmup"`
-	Duration    time.Duration `json:"duration"`
-	Cooldown    time.Duration `json:"cooldown"`
+	experiments.Workload
+	Warmup   time.Duration // not measured
+	Duration time.Duration // measured
+	Cooldown time.Duration // not measured
 }
 
 // Job is one repeat of one point: everything needed to run it.
@@ -192,7 +188,7 @@ func clientArgs(job *Job, cfgPath string) []string {
 	ld := job.Load
 	return []string{"client", "--config", cfgPath, "--out", job.Dir,
 		"--clients", strconv.Itoa(ld.Clients), "--outstanding", strconv.Itoa(ld.Outstanding),
-		"--payload", strconv.Itoa(ld.Payload), "--mode", ld.Mode,
+		"--payload", strconv.Itoa(int(ld.Payload)), "--mode", string(ld.Mode),
 		"--rate", strconv.FormatFloat(ld.Rate, 'g', -1, 64), "--timeout", ld.Timeout.String(),
 		"--warmup", ld.Warmup.String(), "--duration", ld.Duration.String(), "--cooldown", ld.Cooldown.String(),
 	}
