@@ -42,18 +42,39 @@ type Reply struct {
 	Result []byte
 }
 
+// Execution records one request a core executed, at position Seq of the
+// agreed order (1, 2, 3, ... with no gaps). The simulator's safety checker
+// compares executions across replicas; the runtime only counts them.
+type Execution struct {
+	Seq     uint64 // position in the total order
+	Client  uint32
+	ReqSeq  uint64 // the client's request number
+	Payload []byte // the operation, so equal (client, number) with different content is caught; valid until Reset
+}
+
+// Checkpoint reports the application state digest after executing
+// everything up to Seq; correct replicas must agree on it.
+type Checkpoint struct {
+	Seq    uint64
+	Digest [32]byte
+}
+
 // Effects collects what one step asks of the runtime. Cores append to it;
 // the runtime acts on it and calls Reset before the next step. Slices in it
 // are valid until Reset.
 type Effects struct {
-	Messages []Message
-	Replies  []Reply
+	Messages    []Message
+	Replies     []Reply
+	Executed    []Execution
+	Checkpoints []Checkpoint
 }
 
 // Reset empties e, keeping its capacity.
 func (e *Effects) Reset() {
 	e.Messages = e.Messages[:0]
 	e.Replies = e.Replies[:0]
+	e.Executed = e.Executed[:0]
+	e.Checkpoints = e.Checkpoints[:0]
 }
 
 // Core is the shape every protocol core has. A core is not safe for

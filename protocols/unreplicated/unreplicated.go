@@ -49,6 +49,8 @@ func (c *Core) Request(req *wire.Request, out *protocols.Effects) {
 		s.seq = req.Seq
 		s.result = c.app.Execute(s.result[:0], req.Payload)
 		c.Executed++
+		out.Executed = append(out.Executed, protocols.Execution{
+			Seq: c.Executed, Client: req.Client, ReqSeq: req.Seq, Payload: req.Payload})
 	}
 	out.Replies = append(out.Replies, protocols.Reply{Client: req.Client, Seq: s.seq, Result: s.result})
 }
