@@ -28,7 +28,7 @@ const secretSize = 32
 // the receiver checks, so a reflected message is not mistaken for the peer's.
 type hmacAuth struct {
 	self     Principal
-	replicas []*macKey // index = replica id; nil for self
+	replicas []*macKey // index = replica id; for self, a key only self can derive
 	clients  []*macKey // index = client id; nil when not shared
 }
 
@@ -43,6 +43,7 @@ func NewHMACAuthenticator(self Principal, replicas, clients int, secrets map[Pri
 		return nil, fmt.Errorf("hmac authenticator: %w", err)
 	}
 	a := &hmacAuth{self: self, replicas: make([]*macKey, replicas)}
+	var own []byte
 	if self.Role == RoleReplica {
 		a.clients = make([]*macKey, clients)
 	}
@@ -64,6 +65,14 @@ func NewHMACAuthenticator(self Principal, replicas, clients int, secrets map[Pri
 		} else {
 			a.clients[p.ID] = k
 		}
+		own = append(own, s...)
+	}
+	if self.Role == RoleReplica && len(own) > 0 {
+		// A replica's own slot is keyed by a hash of all its secrets: no peer
+		// can compute it, and the replica can check frames of its own that
+		// come back embedded in others' messages (certificates, new views).
+		sum := sha256.Sum256(append([]byte("replbench hmac self slot\x00"), own...))
+		a.replicas[self.ID] = newMACKey(sum[:])
 	}
 	return a, nil
 }
@@ -85,7 +94,7 @@ func (a *hmacAuth) key(p Principal) *macKey {
 }
 
 // Sign appends a vector with one MAC per replica, slot i for replica i, so a
-// single multicast convinces every replica. A replica leaves its own slot zero.
+// single multicast convinces every replica, the sender itself included.
 func (a *hmacAuth) Sign(dst, msg []byte) ([]byte, error) {
 	off := len(dst)
 	dst = slices.Grow(dst, len(a.replicas)*MACSize)[:off+len(a.replicas)*MACSize]

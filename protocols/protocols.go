@@ -23,7 +23,11 @@ type App interface {
 	Digest() [32]byte
 }
 
-// Broadcast as a destination means every replica but the sender.
+// Broadcast as a destination means every replica, the sender included: the
+// runtime (or simulator) hands the sender its own sealed copy back through
+// Core.Message, without the network. Cores thus count their own votes the
+// way they count everyone's and hold their own sealed frames for the
+// certificates they forward in view changes.
 var Broadcast = keys.Principal{Role: keys.RoleReplica, ID: ^uint32(0)}
 
 // Message is a protocol message for the runtime to authenticate and send.

@@ -16,6 +16,7 @@ import (
 	"github.com/replbench/replbench/internal/wire"
 	"github.com/replbench/replbench/keys"
 	"github.com/replbench/replbench/protocols"
+	"github.com/replbench/replbench/protocols/pbft"
 	"github.com/replbench/replbench/protocols/unreplicated"
 	"github.com/replbench/replbench/replicas/app"
 )
@@ -42,6 +43,10 @@ type Replica struct {
 	log        *slog.Logger
 
 	inbox chan inbound
+	loop  []inbound // this replica's own broadcasts, handed back to the core
+	// nested checks the authenticators embedded in a protocol frame
+	// (certificates, batched requests); nil when the protocol embeds none.
+	nested func(frame []byte) error
 
 	requests, messages, badAuth, malformed, impersonate, sendErrors, replies atomic.Uint64
 
@@ -65,15 +70,38 @@ type Options struct {
 	Transport func(h transport.Handler) (transport.Transport, error)
 }
 
+// DefaultTick is the cores' clock period when the cluster file sets none.
+const DefaultTick = time.Millisecond
+
+// ticks converts a duration to core ticks, rounding up, at least 1.
+func ticks(d, tick time.Duration) uint64 {
+	if d <= 0 {
+		return 1
+	}
+	return uint64((d + tick - 1) / tick)
+}
+
 // NewCore builds the protocol core the cluster file asks for.
 func NewCore(cfg *cluster.Config, id uint32) (protocols.Core, error) {
 	a, err := app.New(cfg.App, cfg.AppReply)
 	if err != nil {
 		return nil, err
 	}
+	tick := cfg.Tick.Duration
+	if tick <= 0 {
+		tick = DefaultTick
+	}
 	switch cfg.Protocol {
 	case "unreplicated":
 		return unreplicated.New(a), nil
+	case "pbft":
+		return pbft.New(pbft.Config{
+			ID: id, N: len(cfg.Replicas), App: a,
+			BatchSize:          cfg.BatchSize,
+			BatchTimeout:       ticks(cfg.BatchTimeout.Duration, tick),
+			CheckpointInterval: cfg.CheckpointInterval,
+			ViewChangeTimeout:  ticks(cfg.ViewChangeTimeout.Duration, tick),
+		})
 	}
 	return nil, fmt.Errorf("protocol %q is not implemented", cfg.Protocol)
 }
@@ -98,6 +126,9 @@ func New(cfg *cluster.Config, id uint32, opt Options) (*Replica, error) {
 	r := &Replica{
 		id: id, cfg: cfg, core: core, peerAuth: peerAuth, clientAuth: clientAuth, log: log,
 		inbox: make(chan inbound, 4096),
+	}
+	if cfg.Protocol == "pbft" {
+		r.nested = func(frame []byte) error { return pbft.Verify(frame, peerAuth, clientAuth) }
 	}
 	if opt.Transport != nil {
 		r.tr, err = opt.Transport(r.Deliver)
@@ -158,6 +189,12 @@ func (r *Replica) Deliver(from keys.Principal, frame []byte) {
 			r.badAuth.Add(1)
 			return
 		}
+		if r.nested != nil {
+			if err := r.nested(frame); err != nil {
+				r.badAuth.Add(1)
+				return
+			}
+		}
 	default:
 		r.impersonate.Add(1)
 		return
@@ -169,7 +206,7 @@ func (r *Replica) Deliver(from keys.Principal, frame []byte) {
 func (r *Replica) Run(ctx context.Context) error {
 	tick := r.cfg.Tick.Duration
 	if tick <= 0 {
-		tick = 10 * time.Millisecond
+		tick = DefaultTick
 	}
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
@@ -186,6 +223,7 @@ func (r *Replica) Run(ctx context.Context) error {
 		case <-ticker.C:
 			r.core.Tick(&r.eff)
 			r.apply()
+			r.drainLoop()
 		}
 	}
 }
@@ -203,6 +241,18 @@ func (r *Replica) step(in inbound) {
 		r.core.Message(in.from.ID, in.frame, &r.eff)
 	}
 	r.apply()
+	r.drainLoop()
+}
+
+// drainLoop hands the core its own broadcasts before anything else is
+// read, so it counts its own votes in the order it cast them.
+func (r *Replica) drainLoop() {
+	for i := 0; i < len(r.loop); i++ {
+		r.messages.Add(1)
+		r.core.Message(r.id, r.loop[i].frame, &r.eff)
+		r.apply()
+	}
+	r.loop = r.loop[:0]
 }
 
 // apply seals and sends what the core asked for.
@@ -226,6 +276,8 @@ func (r *Replica) apply() {
 					r.send(keys.Replica(uint32(i)), frame)
 				}
 			}
+			// The core keeps frames it is handed; the transport copied its own.
+			r.loop = append(r.loop, inbound{from: keys.Replica(r.id), frame: append([]byte(nil), frame...)})
 		} else {
 			r.send(m.To, frame)
 		}

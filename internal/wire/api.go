@@ -39,6 +39,7 @@ type Request struct {
 	Flags   uint8
 	Payload []byte
 	Auth    []byte // over SignedBytes: the frame from the version byte through the payload
+	Frame   []byte // the whole sealed frame it was decoded from (set by DecodeRequest)
 }
 
 // Reply answers one request. Decoded replies alias the frame buffer.

@@ -23,6 +23,15 @@ var typeNames = [256]string{
 	TypeProof:     "proof",
 	TypeRequest:   "request",
 	TypeReply:     "reply",
+
+	TypePrePrepare: "pre-prepare",
+	TypePrepare:    "prepare",
+	TypeCommit:     "commit",
+	TypeCheckpoint: "checkpoint",
+	TypeViewChange: "view-change",
+	TypeNewView:    "new-view",
+	TypeFetchState: "fetch-state",
+	TypeState:      "state",
 }
 
 // String returns the type's name, or type(0xNN) for a type this version does not know.

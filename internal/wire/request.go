@@ -46,6 +46,7 @@ func DecodeRequest(frame []byte, r *Request) error {
 	r.Flags = d.uint8("flags")
 	r.Payload = d.bytes("payload")
 	r.Auth = auth
+	r.Frame = frame
 	return d.finish("payload")
 }
 
