@@ -12,8 +12,8 @@ import (
 // checkpoints tracks checkpoint votes, the stable checkpoint's proof and
 // this replica's own snapshots (to serve state transfer).
 type checkpoints struct {
-	votes map[uint64]map[uint32]cpVote // seq -> replica -> vote, seqs above the low watermark
-	recent [][]uint64                  // per replica, the seqs it voted for that are still held
+	votes  map[uint64]map[uint32]cpVote // seq -> replica -> vote, seqs above the low watermark
+	recent [][]uint64                   // per replica, the seqs it voted for that are still held
 	own    map[uint64][]byte            // snapshots of own checkpoints at or above the low watermark
 	proof  [][]byte                     // 2f+1 sealed checkpoint frames for the stable checkpoint
 }

@@ -9,15 +9,15 @@ import (
 
 // entry is the log slot of one sequence number.
 type entry struct {
-	seq       uint64
-	view      uint64 // view of the accepted pre-prepare (or of the votes, before one arrives)
-	digest    [wire.DigestSize]byte
-	pp        []byte // accepted sealed pre-prepare; nil until one is accepted in view
-	batch     wire.Frames
-	prepares  []vote // per replica, votes in view
-	commits   []vote
-	prepared  bool
-	committed bool
+	seq        uint64
+	view       uint64 // view of the accepted pre-prepare (or of the votes, before one arrives)
+	digest     [wire.DigestSize]byte
+	pp         []byte // accepted sealed pre-prepare; nil until one is accepted in view
+	batch      wire.Frames
+	prepares   []vote // per replica, votes in view
+	commits    []vote
+	prepared   bool
+	committed  bool
 	sentCommit bool
 
 	// cert is the newest prepared certificate, kept across views for view changes.

@@ -148,7 +148,7 @@ func New(cfg Config) (*Core, error) {
 }
 
 func (c *Core) primary(v uint64) uint32 { return uint32(v % uint64(c.n)) }
-func (c *Core) isPrimary() bool       { return !c.changing && c.primary(c.view) == c.id }
+func (c *Core) isPrimary() bool         { return !c.changing && c.primary(c.view) == c.id }
 
 // quorum is 2f+1: prepared certificates (with the pre-prepare), commits,
 // stable checkpoints and new views need this many distinct replicas.
