@@ -38,13 +38,13 @@ type cluster struct {
 	t       *testing.T
 	cores   []*Core
 	queue   []msg
-	replies map[uint64][]protocols.Reply // client seq -> replies
+	replies map[uint64]map[uint32][]byte // request number -> replica -> result (client ids are not told apart)
 	down    map[uint32]bool
 	filter  func(m msg) bool // false drops the message
 }
 
 func newCluster(t *testing.T, n int, mod func(*Config)) *cluster {
-	c := &cluster{t: t, replies: make(map[uint64][]protocols.Reply), down: make(map[uint32]bool)}
+	c := &cluster{t: t, replies: make(map[uint64]map[uint32][]byte), down: make(map[uint32]bool)}
 	for i := 0; i < n; i++ {
 		cfg := Config{ID: uint32(i), N: n, App: &testApp{}, BatchSize: 1, CheckpointInterval: 4, ViewChangeTimeout: 50}
 		if mod != nil {
@@ -71,7 +71,10 @@ func (c *cluster) effects(from uint32, e *protocols.Effects) {
 		}
 	}
 	for _, r := range e.Replies {
-		c.replies[r.Seq] = append(c.replies[r.Seq], r)
+		if c.replies[r.Seq] == nil {
+			c.replies[r.Seq] = make(map[uint32][]byte)
+		}
+		c.replies[r.Seq][from] = r.Result
 	}
 }
 
@@ -150,9 +153,17 @@ func TestConcurrentClients(t *testing.T) {
 			}
 			c.run()
 			c.tick(3)
-			if got := len(c.replies[round]); got != 20 {
-				t.Fatalf("batch %d round %d: %d replies, want 20\n%s", batch, round, got, c.status())
+			if got := len(c.replies[round]); got != 4 {
+				t.Fatalf("batch %d round %d: replies from %d replicas, want 4\n%s", batch, round, got, c.status())
 			}
+		}
+		for _, core := range c.cores {
+			if core.execs != 100 {
+				t.Errorf("batch %d: executed %d requests, want 100: %s", batch, core.execs, core.Status())
+			}
+		}
+		if batch > 1 && c.cores[0].Stats.Batches >= 100 {
+			t.Errorf("batch %d: %d pre-prepares for 100 requests: nothing was batched", batch, c.cores[0].Stats.Batches)
 		}
 	}
 }
