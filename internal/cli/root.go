@@ -35,6 +35,7 @@ Start with:  replbench run experiments/quickstart.yaml`,
 		newKeygenCmd(),
 		newReplicaCmd(),
 		newClientCmd(),
+		newSimCmd(),
 	)
 	return root
 }

@@ -102,10 +102,13 @@ type NewView struct {
 	ViewChanges Frames
 }
 
-// FetchState asks a replica for its stable checkpoint at Seq or later.
+// FetchState asks a replica to help the sender catch up: with its stable
+// checkpoint at Seq or later (Seq 0 asks for none), and with the new-view of
+// its installed view if that is newer than View, the sender's.
 type FetchState struct {
 	Replica uint32
 	Seq     uint64
+	View    uint64
 }
 
 // State answers FetchState: a stable checkpoint, its proof and the snapshot.
@@ -244,6 +247,7 @@ func AppendFetchState(dst []byte, m *FetchState) []byte {
 	dst = beginFrame(dst, TypeFetchState)
 	dst = binary.BigEndian.AppendUint32(dst, m.Replica)
 	dst = binary.BigEndian.AppendUint64(dst, m.Seq)
+	dst = binary.BigEndian.AppendUint64(dst, m.View)
 	return endFrame(dst, start)
 }
 
@@ -255,7 +259,8 @@ func DecodeFetchState(frame []byte, m *FetchState) error {
 	}
 	m.Replica = d.uint32("replica")
 	m.Seq = d.uint64("seq")
-	return d.finish("seq")
+	m.View = d.uint64("view")
+	return d.finish("view")
 }
 
 // AppendState appends an unsealed state message.

@@ -203,7 +203,7 @@ func (f *stateFetch) retry(c *Core) {
 	to := f.from[f.next%len(f.from)]
 	f.next++
 	f.deadline = c.now + c.cfg.StateTimeout
-	c.send(to, wire.AppendFetchState(nil, &wire.FetchState{Replica: c.id, Seq: f.seq}))
+	c.send(to, wire.AppendFetchState(nil, &wire.FetchState{Replica: c.id, Seq: f.seq, View: c.vc.instView}))
 }
 
 func others(c *Core) []uint32 {
@@ -228,8 +228,9 @@ func (c *Core) onFetchState(from uint32, frame []byte) error {
 	if err := wire.DecodeFetchState(frame, &m); err != nil || m.Replica != from {
 		return errReject
 	}
+	c.vc.relayTo(c, from, m.View)
 	snap := c.cps.own[c.low]
-	if c.low < m.Seq || snap == nil || from == c.id {
+	if m.Seq == 0 || c.low < m.Seq || snap == nil || from == c.id {
 		return nil // cannot help (yet); the asker moves on to another replica
 	}
 	var proof []byte

@@ -130,8 +130,11 @@ func (c *Core) onPrePrepare(from uint32, frame []byte) error {
 		c.vc.relayTo(c, from, m.View)
 	}
 	if m.View != c.view || c.changing {
-		if (m.View > c.view || c.changing) && c.inWindow(m.Seq) {
-			c.vc.future[m.Seq] = frame // accept it once that view is installed
+		if m.View > c.view || (m.View == c.view && c.changing) {
+			if c.inWindow(m.Seq) {
+				c.vc.future[m.Seq] = frame // accept it once that view is installed
+			}
+			c.behind(from)
 		}
 		return nil
 	}
@@ -197,6 +200,9 @@ func (c *Core) onVote(from uint32, frame []byte) error {
 		return nil
 	}
 	e.moveTo(m.View)
+	if m.View > c.view || (m.View == c.view && c.changing) {
+		c.behind(from)
+	}
 	v := vote{ok: true, digest: m.Digest}
 	if t == wire.TypePrepare {
 		v.frame = frame
@@ -239,6 +245,39 @@ func (c *Core) advance(e *entry) {
 	}
 }
 
+// resend sends this replica's part of what is unfinished again, for when
+// messages were lost: protocols messages are not retransmitted otherwise.
+// While changing views it repeats its view-change; in a view, for every
+// entry of the window, the primary its pre-prepare and a backup its prepare,
+// and everyone the commit once prepared; and its latest checkpoint.
+func (c *Core) resend() {
+	if c.changing {
+		if c.ownVC != nil {
+			c.send(broadcast, append([]byte(nil), c.ownVC...))
+		}
+		return
+	}
+	for _, seq := range c.logSeqs() {
+		e := c.log[seq]
+		if e.pp == nil || e.view != c.view {
+			continue
+		}
+		if c.primary(e.view) == c.id {
+			c.sendPrePrepare(seq, e.batch)
+		} else {
+			c.sendVote(wire.TypePrepare, e.view, seq, e.digest)
+		}
+		if e.prepared {
+			c.sendVote(wire.TypeCommit, e.view, seq, e.digest)
+		}
+	}
+	if cp := c.lastExec - c.lastExec%c.period; cp > c.low {
+		if snap := c.cps.own[cp]; snap != nil {
+			c.send(broadcast, wire.AppendCheckpoint(nil, &wire.Checkpoint{Replica: c.id, Seq: cp, Digest: sha256.Sum256(snap)}))
+		}
+	}
+}
+
 // execute runs committed batches in sequence order.
 func (c *Core) execute() {
 	before := c.lastExec
@@ -264,6 +303,7 @@ func (c *Core) execute() {
 	if c.lastExec == before {
 		return
 	}
+	c.progress = c.now
 	// Progress restarts the suspicion timer; nothing left to wait for stops it.
 	if !c.changing {
 		c.timer = 0

@@ -73,14 +73,13 @@ func (c *Config) fill() error {
 
 // Core is one PBFT replica's state machine. Not safe for concurrent use.
 type Core struct {
-	cfg     Config
-	id      uint32
-	n, f    int
-	period  uint64 // sequence numbers between checkpoints
-	window  uint64 // L: sequence numbers accepted above the low watermark
-	now     uint64
-	out     *protocols.Effects
-	scratch []byte
+	cfg    Config
+	id     uint32
+	n, f   int
+	period uint64 // sequence numbers between checkpoints
+	window uint64 // L: sequence numbers accepted above the low watermark
+	now    uint64
+	out    *protocols.Effects
 
 	// Views.
 	view     uint64 // the installed view, or the view being changed to
@@ -106,6 +105,12 @@ type Core struct {
 
 	cps   checkpoints
 	fetch stateFetch
+
+	// Retransmission: when nothing executes for a state timeout while work
+	// is outstanding, the replica sends its part again (see resend).
+	progress uint64 // tick of the last execution or installed view
+	resentAt uint64 // tick of the last resend
+	ownVC    []byte // unsealed view-change this replica sent for view, while changing
 
 	Stats Stats
 }
@@ -275,6 +280,24 @@ func (c *Core) Tick(out *protocols.Effects) {
 	if c.fetch.active && c.now >= c.fetch.deadline {
 		c.fetch.retry(c)
 	}
+	if c.now >= c.progress+c.cfg.StateTimeout && c.now >= c.resentAt+c.cfg.StateTimeout && c.stuck() {
+		c.resentAt = c.now
+		c.resend()
+	}
+}
+
+// stuck reports whether work is outstanding: requests to execute, log
+// entries not committed, or a view change in progress.
+func (c *Core) stuck() bool {
+	if len(c.pending) > 0 || c.changing {
+		return true
+	}
+	for _, e := range c.log {
+		if e.pp != nil && !e.committed {
+			return true
+		}
+	}
+	return false
 }
 
 // armTimer starts the view-change timer if a backup waits for a request.
@@ -289,3 +312,19 @@ type rejection struct{}
 func (rejection) Error() string { return "pbft: message rejected" }
 
 var errReject error = rejection{}
+
+// SimConfig is the configuration the simulator runs PBFT with, in ticks of
+// its virtual clock: batches of up to 3 and checkpoints every 2 sequence
+// numbers (a window of 4), so that batching, garbage collection, watermarks
+// and state transfer all happen within a few requests.
+func SimConfig(id uint32, n int, app protocols.App) Config {
+	return Config{
+		ID: id, N: n, App: app,
+		BatchSize: 3, BatchTimeout: 3, CheckpointInterval: 6,
+		ViewChangeTimeout: 150, StateTimeout: 40,
+	}
+}
+
+// SimClientTimeout is the client retransmission timeout, in ticks, that
+// suits SimConfig.
+const SimClientTimeout = 100

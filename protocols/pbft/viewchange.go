@@ -13,18 +13,21 @@ type viewChanges struct {
 	sentNV    map[uint64]bool
 	installed wire.Frames       // the view-changes that justified the installed view (nil for view 0)
 	instView  uint64            // the view they installed
-	relayed   map[uint32]uint64 // replica -> highest view whose new-view was relayed to it
+	relayed   map[uint32]relay  // replica -> the last new-view relayed to it
+	asked     uint64            // tick this replica last asked to be caught up
 	future    map[uint64][]byte // seq -> pre-prepare for a view not installed yet
 }
 
 func (v *viewChanges) init() {
 	v.msgs = make(map[uint64]map[uint32]*parsedVC)
 	v.sentNV = make(map[uint64]bool)
-	v.relayed = make(map[uint32]uint64)
+	v.relayed = make(map[uint32]relay)
 	v.future = make(map[uint64][]byte)
 }
 
 // parsedVC is a view-change checked for internal consistency.
+type relay struct{ view, at uint64 }
+
 type parsedVC struct {
 	frame   []byte
 	replica uint32
@@ -66,7 +69,8 @@ func (c *Core) startViewChange(view uint64) {
 		}
 	}
 	m.Checkpoints, m.PrePrepares, m.Prepares = cps, pps, prs
-	c.send(broadcast, wire.AppendViewChange(nil, &m))
+	c.ownVC = wire.AppendViewChange(nil, &m)
+	c.send(broadcast, append([]byte(nil), c.ownVC...))
 }
 
 func (c *Core) logSeqs() []uint64 {
@@ -84,7 +88,9 @@ func (c *Core) onViewChange(from uint32, frame []byte) error {
 		return errReject
 	}
 	if m.View < c.view || (m.View == c.view && !c.changing) {
-		c.vc.relayTo(c, from, m.View)
+		// The sender asks for a view this replica has already installed
+		// (or left behind): it still works in the view before.
+		c.vc.relayTo(c, from, m.View-1)
 		return nil
 	}
 	p, err := c.parseVC(frame, &m)
@@ -216,6 +222,7 @@ func (c *Core) installView(view uint64, list wire.Frames, vcs []*parsedVC) {
 
 	c.view, c.changing = view, false
 	c.timer, c.backoff = 0, c.cfg.ViewChangeTimeout
+	c.ownVC, c.progress = nil, c.now
 	c.vc.installed, c.vc.instView = list, view
 	for v := range c.vc.msgs {
 		if v <= view {
@@ -301,14 +308,27 @@ func frame2view(frame []byte) uint64 {
 }
 
 // relayTo sends the new-view that installed this replica's view to a
-// replica still working in an older view, once per view, so a replica that
-// missed it (partitioned, say) catches up.
+// replica whose installed view is theirView, older, so a replica that missed
+// it (partitioned, say) catches up. It relays at most once per state
+// timeout per replica: the relay itself may be lost.
 func (v *viewChanges) relayTo(c *Core, to uint32, theirView uint64) {
-	if v.installed == nil || v.instView <= theirView || v.relayed[to] >= v.instView || to == c.id {
+	last := v.relayed[to]
+	if v.installed == nil || v.instView <= theirView || to == c.id ||
+		(last.view == v.instView && c.now < last.at+c.cfg.StateTimeout) {
 		return
 	}
-	v.relayed[to] = v.instView
+	v.relayed[to] = relay{v.instView, c.now}
 	c.send(to, wire.AppendNewView(nil, &wire.NewView{Replica: c.id, View: v.instView, ViewChanges: v.installed}))
+}
+
+// behind is called for a message in a view this replica has not installed:
+// it asks the sender for that view's new-view, at most once per state timeout.
+func (c *Core) behind(from uint32) {
+	if from == c.id || (c.vc.asked != 0 && c.now < c.vc.asked+c.cfg.StateTimeout) {
+		return
+	}
+	c.vc.asked = c.now
+	c.send(from, wire.AppendFetchState(nil, &wire.FetchState{Replica: c.id, View: c.vc.instView}))
 }
 
 // parseVC checks a view-change's internal consistency: its stable
