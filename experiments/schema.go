@@ -23,7 +23,7 @@ type field struct {
 	def    string   // default as YAML text; "" when computed (name, replicas)
 	enum   []string // allowed values of a string key
 	ge, gt string   // lower bound, inclusive or exclusive
-	lt     string   // upper bound, exclusive
+	lt, le string   // upper bound, exclusive or inclusive
 	why    string   // reason for the upper bound, shown in the message
 
 	index    []int // into Spec, by reflection over the yaml tags
@@ -31,6 +31,7 @@ type field struct {
 	defVal   reflect.Value
 	lo, hi   reflect.Value
 	loIsOpen bool
+	hiIsOpen bool
 }
 
 var frameLimit = Size(wire.DefaultMaxFrame).String()
@@ -60,6 +61,11 @@ var fields = []*field{
 	{path: "load.payload", def: "100B", ge: "0B", lt: frameLimit, why: "the wire frame limit"},
 	{path: "load.rate", def: "0", ge: "0"},
 	{path: "load.timeout", def: "1s", gt: "0s"},
+	{path: "load.workload", def: string(WorkloadFixed), enum: names([]WorkloadKind{WorkloadFixed, WorkloadYCSB})},
+	{path: "load.read_ratio", def: "0.5", ge: "0", le: "1", why: "a fraction of requests"},
+	{path: "load.keys", def: "1000", ge: "1"},
+	{path: "load.distribution", def: string(Zipfian), enum: names([]KeyDistribution{Uniform, Zipfian})},
+	{path: "load.theta", def: "0.99", gt: "0", lt: "1", why: "the zipfian generator needs theta < 1"},
 	{path: "network.delay", def: "0ms", ge: "0s"},
 	{path: "network.jitter", def: "0ms", ge: "0s"},
 	{path: "network.loss", def: "0", ge: "0", lt: "1", why: "a fraction of messages"},
@@ -103,8 +109,12 @@ func init() {
 		if lo != "" {
 			f.lo = mustParse(f, lo)
 		}
+		hi := f.le
 		if f.lt != "" {
-			f.hi = mustParse(f, f.lt)
+			hi, f.hiIsOpen = f.lt, true
+		}
+		if hi != "" {
+			f.hi = mustParse(f, hi)
 		}
 		if f.def != "" {
 			f.defVal = mustParse(f, f.def)
@@ -265,8 +275,15 @@ func (f *field) parse(n *yaml.Node) (reflect.Value, string) {
 			return v, fmt.Sprintf("must be %s %s, got %s", op, bound, n.Value)
 		}
 	}
-	if f.hi.IsValid() && compare(v, f.hi) >= 0 {
-		return v, fmt.Sprintf("must be < %s (%s), got %s", f.lt, f.why, n.Value)
+	if f.hi.IsValid() {
+		c := compare(v, f.hi)
+		if c > 0 || c == 0 && f.hiIsOpen {
+			op, bound := "<=", f.le
+			if f.hiIsOpen {
+				op, bound = "<", f.lt
+			}
+			return v, fmt.Sprintf("must be %s %s (%s), got %s", op, bound, f.why, n.Value)
+		}
 	}
 	return v, ""
 }

@@ -47,6 +47,22 @@ const (
 	Open   LoadMode = "open"   // requests are sent on a schedule at load.rate, replies or not
 )
 
+// WorkloadKind says what the requests carry.
+type WorkloadKind string
+
+const (
+	WorkloadFixed WorkloadKind = "fixed" // every request carries load.payload zero bytes
+	WorkloadYCSB  WorkloadKind = "ycsb"  // gets and puts of the kv application, YCSB style
+)
+
+// KeyDistribution says how the ycsb workload draws keys.
+type KeyDistribution string
+
+const (
+	Uniform KeyDistribution = "uniform" // every key equally likely
+	Zipfian KeyDistribution = "zipfian" // a few keys take most requests (skew load.theta)
+)
+
 // Spec is one experiment: a base configuration and the axes it is swept
 // along. Its fields hold the base values, every default filled in; Points
 // resolves each point of the sweep from the parsed document, so changing a
@@ -118,6 +134,13 @@ type Workload struct {
 	Payload     Size          `yaml:"payload"`
 	Rate        float64       `yaml:"rate"`    // requests/s over all clients (open loop)
 	Timeout     time.Duration `yaml:"timeout"` // per request, before it is retransmitted
+	// Kind selects the payloads; with ycsb, Payload is the size of a put's
+	// value and the keys below apply.
+	Kind         WorkloadKind    `yaml:"workload"`
+	ReadRatio    float64         `yaml:"read_ratio"` // fraction of gets, in [0, 1]
+	Keys         int             `yaml:"keys"`       // size of the key space
+	Distribution KeyDistribution `yaml:"distribution"`
+	Theta        float64         `yaml:"theta"` // Zipfian skew, in (0, 1)
 }
 
 // Network is the link emulated inside the transport, applied one way on

@@ -85,6 +85,20 @@ func TestParseErrors(t *testing.T) {
 			`spec.yaml:1: network.loss: must be < 1 (a fraction of messages), got 1`},
 		{"rate infinite", "load: {mode: open, rate: .inf}\n",
 			`spec.yaml:1: load.rate: must be a finite number, got .inf`},
+		{"read ratio above 1", "load: {read_ratio: 1.5}\n",
+			`spec.yaml:1: load.read_ratio: must be <= 1 (a fraction of requests), got 1.5`},
+		{"read ratio negative", "load: {read_ratio: -0.1}\n",
+			`spec.yaml:1: load.read_ratio: must be >= 0, got -0.1`},
+		{"no keys", "load: {keys: 0}\n",
+			`spec.yaml:1: load.keys: must be >= 1, got 0`},
+		{"theta 1", "load: {theta: 1}\n",
+			`spec.yaml:1: load.theta: must be < 1 (the zipfian generator needs theta < 1), got 1`},
+		{"theta 0", "load: {theta: 0}\n",
+			`spec.yaml:1: load.theta: must be > 0, got 0`},
+		{"unknown distribution", "load: {distribution: zipfain}\n",
+			`spec.yaml:1: load.distribution: unknown value "zipfain" (did you mean zipfian? want one of uniform, zipfian)`},
+		{"unknown workload", "load: {workload: ycbs}\n",
+			`spec.yaml:1: load.workload: unknown value "ycbs" (did you mean ycsb? want one of fixed, ycsb)`},
 		{"bad name", "name: a/b\n",
 			`spec.yaml:1: name: "a/b" cannot name the results directory (use letters, digits, '.', '_', '-')`},
 
@@ -99,6 +113,14 @@ func TestParseErrors(t *testing.T) {
 			`spec.yaml:2: load.rate: the open loop needs a rate > 0 (requests/s over all clients)`},
 		{"closed with rate", "load:\n  rate: 1000\n",
 			`spec.yaml:2: load.rate: only the open loop uses a rate (set load.mode: open), got 1000`},
+		{"ycsb without kv", "app: echo\nload:\n  workload: ycsb\n",
+			`spec.yaml:3: load.workload: ycsb sends key-value operations and needs app: kv, got app: echo`},
+		{"ycsb on the default app", "load: {workload: ycsb}\n",
+			`spec.yaml:1: load.workload: ycsb sends key-value operations and needs app: kv, got app: null`},
+		{"swept app breaks ycsb", "load: {workload: ycsb}\nsweep:\n  app:\n    - kv\n    - echo\n",
+			`spec.yaml:5: load.workload: ycsb sends key-value operations and needs app: kv, got app: echo (at point app=echo)`},
+		{"swept workload breaks a point", "sweep:\n  load.workload: [fixed, ycsb]\n",
+			`spec.yaml:2: load.workload: ycsb sends key-value operations and needs app: kv, got app: null (at point load.workload=ycsb)`},
 		{"nothing measured", "duration: 3s\nwarmup: 2s\n",
 			`spec.yaml:1: duration: must be longer than warmup + cooldown (2s + 1s), got 3s`},
 		{"swept value breaks a point", "protocol: pbft\nsweep:\n  replicas: [4, 5, 7]\n",
@@ -114,7 +136,7 @@ func TestParseErrors(t *testing.T) {
 		{"sweep far path", "sweep:\n  colour: [1]\n",
 			`spec.yaml:2: sweep: colour: unknown key path`},
 		{"sweep group", "sweep:\n  load: [1]\n",
-			`spec.yaml:2: sweep: load: not a single key; sweep one of load.mode, load.clients, load.outstanding, load.payload, load.rate, load.timeout`},
+			`spec.yaml:2: sweep: load: not a single key; sweep one of load.mode, load.clients, load.outstanding, load.payload, load.rate, load.timeout, load.workload, load.read_ratio, load.keys, load.distribution, load.theta`},
 		{"sweep name", "sweep:\n  name: [a, b]\n",
 			`spec.yaml:2: sweep: name: cannot be swept: it names the results directory`},
 		{"sweep not a mapping", "sweep: [load.clients]\n",
@@ -229,7 +251,8 @@ func TestDefaults(t *testing.T) {
 		Cooldown:           time.Second,
 		Repeat:             1,
 		Seed:               1,
-		Load:               Workload{Mode: Closed, Clients: 1, Outstanding: 1, Payload: 100, Timeout: time.Second},
+		Load: Workload{Mode: Closed, Clients: 1, Outstanding: 1, Payload: 100, Timeout: time.Second,
+			Kind: WorkloadFixed, ReadRatio: 0.5, Keys: 1000, Distribution: Zipfian, Theta: 0.99},
 	}
 	got := *s
 	got.file, got.doc = "", nil
@@ -270,7 +293,6 @@ name: all-keys
 description: 2024
 protocol: "pbft"
 replicas: 7
-app: echo
 crypto: {replicas: rsa, clients: ecdsa, rsa_bits: 3072}
 batch: {size: 100, timeout: 500us}
 checkpoint_interval: 128
@@ -280,7 +302,9 @@ warmup: 1.5s
 cooldown: 0s
 repeat: 3
 seed: 18446744073709551615
-load: {mode: open, clients: 64, outstanding: 8, payload: 4 KiB, rate: 2.5e4, timeout: 250ms}
+app: kv
+load: {mode: open, clients: 64, outstanding: 8, payload: 4 KiB, rate: 2.5e4, timeout: 250ms,
+  workload: ycsb, read_ratio: 1, keys: 100000, distribution: uniform, theta: 0.5}
 network: {delay: 10ms, jitter: 1ms, loss: 0.01}
 hosts: hosts/lab.yaml
 `
@@ -290,13 +314,14 @@ hosts: hosts/lab.yaml
 	}
 	want := Spec{
 		Name: "all-keys", Description: "2024", Protocol: PBFT, Replicas: 7,
-		App:                App{Name: AppEcho},
+		App:                App{Name: AppKV},
 		Crypto:             Crypto{Replicas: keys.RSA, Clients: keys.ECDSA, RSABits: 3072},
 		Batch:              Batch{Size: 100, Timeout: 500 * time.Microsecond},
 		CheckpointInterval: 128, ViewChangeTimeout: 90 * time.Second,
 		Duration: time.Hour, Warmup: 1500 * time.Millisecond, Cooldown: 0,
 		Repeat: 3, Seed: 1<<64 - 1,
-		Load:    Workload{Mode: Open, Clients: 64, Outstanding: 8, Payload: 4096, Rate: 25000, Timeout: 250 * time.Millisecond},
+		Load: Workload{Mode: Open, Clients: 64, Outstanding: 8, Payload: 4096, Rate: 25000, Timeout: 250 * time.Millisecond,
+			Kind: WorkloadYCSB, ReadRatio: 1, Keys: 100000, Distribution: Uniform, Theta: 0.5},
 		Network: Network{Delay: 10 * time.Millisecond, Jitter: time.Millisecond, Loss: 0.01},
 		Hosts:   "hosts/lab.yaml",
 	}

@@ -218,6 +218,10 @@ func checkPoint(c *errs, s *Spec, at map[string]*yaml.Node, swept map[string]boo
 		c.addLine(blame("load.rate", "load.mode"), "load.rate",
 			fmt.Sprintf("only the open loop uses a rate (set load.mode: open), got %g%s", s.Load.Rate, where))
 	}
+	if s.Load.Kind == WorkloadYCSB && s.App.Name != AppKV {
+		c.addLine(blame("load.workload", "app.name"), "load.workload",
+			fmt.Sprintf("ycsb sends key-value operations and needs app: kv, got app: %s%s", s.App.Name, where))
+	}
 	if s.Measured() <= 0 {
 		c.addLine(blame("duration", "warmup", "cooldown"), "duration",
 			fmt.Sprintf("must be longer than warmup + cooldown (%v + %v), got %v%s", s.Warmup, s.Cooldown, s.Duration, where))

@@ -9,8 +9,9 @@ import (
 // Caller issues one request asynchronously; done is called exactly once, from
 // any goroutine (also from within Call). Call should return quickly: a Call
 // that blocks delays that caller's later requests, which the corrected
-// histogram then charges to them. The payload is shared by all requests and
-// must not be modified.
+// histogram then charges to them. The payload must not be modified, and it
+// is valid only until Call returns: the Workload may reuse its memory for the
+// caller's next request, so a Caller that keeps the payload copies it.
 type Caller interface {
 	Call(payload []byte, done func(err error))
 }
@@ -44,7 +45,9 @@ type Config struct {
 	Outstanding int     // closed loop: requests in flight per caller; 0 means 1
 	Rate        float64 // open loop: requests per second over all callers
 	Pacer       Pacer   // open loop: the schedule; nil means ConstantPacer{Rate}
-	Payload     int     // request size in bytes
+	Payload     int     // request size in bytes, when Workload is nil
+	// Workload makes the payloads; nil means Fixed(make([]byte, Payload)).
+	Workload Workload
 
 	Warmup, Duration, Cooldown time.Duration
 
@@ -89,6 +92,9 @@ func (c Config) normalize(callers int) (Config, error) {
 	}
 	if c.Payload < 0 {
 		return c, fmt.Errorf("loadgen: payload %d is negative", c.Payload)
+	}
+	if c.Payload != 0 && c.Workload != nil {
+		return c, errors.New("loadgen: set Payload or Workload, not both")
 	}
 	if c.Duration <= 0 {
 		return c, fmt.Errorf("loadgen: duration %v is not positive", c.Duration)

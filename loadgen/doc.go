@@ -22,4 +22,12 @@
 // and its corrected latency (Result.Latency) counts from when it was due, as
 // wrk2 does; Result.Uncorrected counts from when it was actually sent. In the
 // closed loop a request is due when it is sent, so the two are the same.
+//
+// # Payloads
+//
+// A Workload gives each caller a Source of payloads: Fixed sends the same
+// bytes every time (the default, Config.Payload zero bytes), and NewYCSB
+// makes gets and puts for the kv application, with keys drawn uniformly or
+// from a Zipfian distribution. Each caller draws from its own seeded
+// stream, so a run's requests are repeatable without locks.
 package loadgen

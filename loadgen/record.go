@@ -228,6 +228,7 @@ const batchSize = 256
 type shard struct {
 	run    *runner
 	caller Caller
+	source Source // payloads; used only by the goroutine that issues the caller's requests
 
 	mu       sync.Mutex
 	closed   bool
@@ -239,8 +240,8 @@ type shard struct {
 	queue  chan int64    // open loop: due times admitted, not yet sent
 }
 
-func newShard(run *runner, c Caller) *shard {
-	return &shard{run: run, caller: c, buf: make([]sample, 0, batchSize)}
+func newShard(run *runner, c Caller, src Source) *shard {
+	return &shard{run: run, caller: c, source: src, buf: make([]sample, 0, batchSize)}
 }
 
 // admit accounts for a request due at intended, or refuses it when the shard

@@ -43,13 +43,12 @@ func Run(ctx context.Context, callers []Caller, cfg Config) (*Result, error) {
 }
 
 type runner struct {
-	cfg     Config
-	clk     Clock
-	start   time.Time
-	lay     layout
-	rec     *recorder
-	shards  []*shard
-	payload []byte
+	cfg    Config
+	clk    Clock
+	start  time.Time
+	lay    layout
+	rec    *recorder
+	shards []*shard
 
 	outstanding atomic.Int64  // admitted and not done, over all shards
 	idle        chan struct{} // signalled when outstanding drops to zero
@@ -63,17 +62,20 @@ type runner struct {
 func newRunner(callers []Caller, cfg Config) *runner {
 	lay := newLayout(cfg.Warmup, cfg.Duration)
 	r := &runner{
-		cfg:     cfg,
-		clk:     cfg.Clock,
-		lay:     lay,
-		rec:     newRecorder(lay),
-		payload: make([]byte, cfg.Payload),
-		idle:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		quit:    make(chan struct{}),
+		cfg:  cfg,
+		clk:  cfg.Clock,
+		lay:  lay,
+		rec:  newRecorder(lay),
+		idle: make(chan struct{}, 1),
+		stop: make(chan struct{}),
+		quit: make(chan struct{}),
 	}
-	for _, c := range callers {
-		r.shards = append(r.shards, newShard(r, c))
+	w := cfg.Workload
+	if w == nil {
+		w = Fixed(make([]byte, cfg.Payload))
+	}
+	for i, c := range callers {
+		r.shards = append(r.shards, newShard(r, c, w.Source(i, len(callers))))
 	}
 	return r
 }
@@ -183,7 +185,7 @@ func (r *runner) send(s *shard) {
 
 func (r *runner) call(s *shard, intended, sent int64) {
 	q := &request{shard: s, intended: intended, sent: sent}
-	s.caller.Call(r.payload, q.done)
+	s.caller.Call(s.source.Next(), q.done)
 }
 
 // request is one admitted request awaiting its completion.

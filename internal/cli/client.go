@@ -26,6 +26,11 @@ type clientFlags struct {
 	rate                      float64
 	timeout, connect          time.Duration
 	warmup, duration, cool    time.Duration
+
+	workload, distribution string
+	readRatio, theta       float64
+	keys                   int
+	seed                   uint64
 }
 
 func newClientCmd() *cobra.Command {
@@ -39,7 +44,11 @@ and write latency.hlog and client.json to --out (what 'run' does per point).
 
 Closed loop: --clients clients each keep --outstanding requests in flight.
 Open loop: requests leave on a schedule at --rate requests/s in total, and
-latency counts from the intended send time (coordinated omission corrected).`,
+latency counts from the intended send time (coordinated omission corrected).
+
+Workloads: fixed sends --payload zero bytes every time; ycsb sends gets and
+puts of the kv app (--payload is the value size), keys drawn from --keys
+keys by --distribution. Each client first puts its share of the keys once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.config == "" {
@@ -70,6 +79,12 @@ latency counts from the intended send time (coordinated omission corrected).`,
 	fl.DurationVar(&f.warmup, "warmup", 2*time.Second, "load before measuring (excluded from results)")
 	fl.DurationVar(&f.duration, "duration", 10*time.Second, "measured time")
 	fl.DurationVar(&f.cool, "cooldown", time.Second, "load after measuring (excluded from results)")
+	fl.StringVar(&f.workload, "workload", "fixed", "request payloads: fixed or ycsb (kv app only)")
+	fl.Float64Var(&f.readRatio, "read-ratio", 0.5, "ycsb: fraction of requests that are gets")
+	fl.IntVar(&f.keys, "keys", 1000, "ycsb: number of keys")
+	fl.StringVar(&f.distribution, "distribution", loadgen.Zipfian, "ycsb: key distribution, uniform or zipfian")
+	fl.Float64Var(&f.theta, "theta", loadgen.DefaultTheta, "ycsb: zipfian skew, in (0, 1)")
+	fl.Uint64Var(&f.seed, "seed", 1, "ycsb: seed of the clients' random streams")
 	return cmd
 }
 
@@ -130,6 +145,25 @@ func runLoad(cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
 	if f.count < 1 || f.first < 0 || f.first+f.count > cfg.Clients {
 		return fmt.Errorf("clients %d..%d out of range: the cluster has %d client ids", f.first, f.first+f.count-1, cfg.Clients)
 	}
+	lc := loadgen.Config{
+		Mode: f.mode, Outstanding: f.outstanding, Rate: f.rate, Payload: f.payload,
+		Warmup: f.warmup, Duration: f.duration, Cooldown: f.cool,
+	}
+	switch f.workload {
+	case "fixed":
+	case "ycsb":
+		if cfg.App != "kv" {
+			return fmt.Errorf("--workload ycsb sends key-value operations, but the cluster runs app %q, not kv", cfg.App)
+		}
+		w, err := loadgen.NewYCSB(loadgen.YCSB{ReadRatio: f.readRatio, Keys: f.keys, Distribution: f.distribution,
+			Theta: f.theta, ValueSize: f.payload, Preload: true, Seed: f.seed})
+		if err != nil {
+			return err
+		}
+		lc.Payload, lc.Workload = 0, w
+	default:
+		return fmt.Errorf("unknown --workload %q (want fixed or ycsb)", f.workload)
+	}
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
 		return err
 	}
@@ -162,10 +196,7 @@ func runLoad(cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
 	for i, c := range cs {
 		callers[i] = caller{c: c, check: check, calls: &calls, mismatches: &mismatches}
 	}
-	res, err := loadgen.Run(cmd.Context(), callers, loadgen.Config{
-		Mode: f.mode, Outstanding: f.outstanding, Rate: f.rate, Payload: f.payload,
-		Warmup: f.warmup, Duration: f.duration, Cooldown: f.cool,
-	})
+	res, err := loadgen.Run(cmd.Context(), callers, lc)
 	if err != nil {
 		return err
 	}

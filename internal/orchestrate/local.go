@@ -191,5 +191,8 @@ func clientArgs(job *Job, cfgPath string) []string {
 		"--payload", strconv.Itoa(int(ld.Payload)), "--mode", string(ld.Mode),
 		"--rate", strconv.FormatFloat(ld.Rate, 'g', -1, 64), "--timeout", ld.Timeout.String(),
 		"--warmup", ld.Warmup.String(), "--duration", ld.Duration.String(), "--cooldown", ld.Cooldown.String(),
+		"--workload", string(ld.Kind), "--read-ratio", strconv.FormatFloat(ld.ReadRatio, 'g', -1, 64),
+		"--keys", strconv.Itoa(ld.Keys), "--distribution", string(ld.Distribution),
+		"--theta", strconv.FormatFloat(ld.Theta, 'g', -1, 64), "--seed", strconv.FormatUint(uint64(job.Seed), 10),
 	}
 }

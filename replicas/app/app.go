@@ -13,10 +13,11 @@ import (
 )
 
 // Names lists the applications New accepts, for help text and validation.
-func Names() []string { return []string{"null", "echo"} }
+func Names() []string { return []string{"null", "echo", "kv"} }
 
 // New returns the application called name; reply is the reply size in
-// bytes (for echo, 0 means return the payload as it came).
+// bytes (for echo, 0 means return the payload as it came; kv ignores it,
+// since its results are its replies).
 func New(name string, reply int) (protocols.App, error) {
 	if reply < 0 {
 		return nil, fmt.Errorf("app %s: negative reply size %d", name, reply)
@@ -26,6 +27,8 @@ func New(name string, reply int) (protocols.App, error) {
 		return &Null{reply: reply}, nil
 	case "echo":
 		return &Echo{reply: reply}, nil
+	case "kv":
+		return NewKV(), nil
 	}
 	return nil, fmt.Errorf("unknown app %q (want one of %v)", name, Names())
 }
