@@ -236,8 +236,8 @@ func (c *Core) advance(e *entry) {
 		c.sendVote(wire.TypeCommit, e.view, e.seq, e.digest)
 	}
 	need := c.quorum()
-	if c.cfg.mutation == "commit-quorum-2f" {
-		need = 2 * c.f
+	if c.cfg.mutation == "commit-quorum-f" {
+		need = c.f
 	}
 	if e.prepared && !e.committed && e.countCommits() >= need {
 		e.committed = true
