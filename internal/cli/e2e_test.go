@@ -351,3 +351,30 @@ func startReplica(t *testing.T, cfgPath string, id int) {
 		t.Fatalf("replica not ready: %q %v\n%s", buf[:n], err, stderr.String())
 	}
 }
+
+// TestPBFTSchemesSpec runs the shipped PBFT spec (batch sizes 1, 10, 100 x
+// ed25519, ecdsa, rsa) with short points: every point must succeed, with
+// throughput and no errors.
+func TestPBFTSchemesSpec(t *testing.T) {
+	results := t.TempDir()
+	_, _, err := runCLI(context.Background(), "run", "../../experiments/pbft-schemes.yaml", "--results", results,
+		"--warmup", "300ms", "--duration", "700ms", "--cooldown", "100ms")
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	rows := readSummary(t, results, "pbft-schemes")
+	if len(rows) != 9 {
+		t.Fatalf("summary.csv has %d rows, want 9", len(rows))
+	}
+	for _, r := range rows {
+		if num(t, r, "throughput_ops") <= 0 || num(t, r, "errors") != 0 {
+			t.Errorf("point %s: throughput %s, errors %s", r["label"], r["throughput_ops"], r["errors"])
+		}
+		for i := 0; i < 4; i++ {
+			if num(t, r, fmt.Sprintf("rss_peak_mb_r%d", i)) <= 0 {
+				t.Errorf("point %s: no RSS for replica %d", r["label"], i)
+			}
+		}
+	}
+	assertNoChildren(t)
+}
