@@ -16,7 +16,7 @@ import (
 const (
 	// readBufferSize is the bufio buffer per connection: many small frames
 	// per read syscall.
-	readBufferSize = 64 << 10
+	readBufferSize = 16 << 10
 	// exactAlloc bounds the frames read straight into a slice of their exact
 	// size; larger ones grow in wire.ReadFrame's chunks, so a length field
 	// alone cannot make the transport allocate much.
