@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 
 	"github.com/spf13/cobra"
 
@@ -46,10 +47,16 @@ listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
 			closeErr := r.Close()
 			log.Info("stopped", "stats", r.Stats(), "transport", r.TransportStats())
 			if statsPath != "" {
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
 				data, _ := json.MarshalIndent(struct {
 					Runtime   replicas.Stats `json:"runtime"`
 					Transport any            `json:"transport"`
-				}{r.Stats(), r.TransportStats()}, "", "  ")
+					Memory    any            `json:"go_memory"`
+				}{r.Stats(), r.TransportStats(), map[string]uint64{
+					"heap_inuse": ms.HeapInuse, "heap_sys": ms.HeapSys, "stack_sys": ms.StackSys,
+					"sys": ms.Sys, "num_gc": uint64(ms.NumGC), "total_alloc": ms.TotalAlloc,
+				}}, "", "  ")
 				if err := os.WriteFile(statsPath, append(data, '\n'), 0o644); err != nil {
 					return fmt.Errorf("write stats: %w", err)
 				}
