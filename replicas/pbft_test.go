@@ -99,5 +99,8 @@ func TestPBFTOverTCP(t *testing.T) {
 	wg.Wait()
 	for _, r := range rs {
 		t.Logf("%+v", r.Stats())
+		if r.Stats().Unneeded == 0 {
+			t.Errorf("no vote skipped by the gate: %+v", r.Stats())
+		}
 	}
 }

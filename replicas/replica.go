@@ -30,6 +30,7 @@ type Stats struct {
 	Impersonate uint64 `json:"impersonate"`  // frames claiming a sender other than the connection's peer
 	SendErrors  uint64 `json:"send_errors"`  // frames the transport refused (queue full, unknown peer)
 	Replies     uint64 `json:"replies_sent"` // replies sent to clients
+	Unneeded    uint64 `json:"unneeded"`     // votes dropped unverified: their slot had all it needed
 }
 
 // Replica runs one core behind a transport.
@@ -48,7 +49,8 @@ type Replica struct {
 	// (certificates, batched requests); nil when the protocol embeds none.
 	nested func(frame []byte) error
 
-	requests, messages, badAuth, malformed, impersonate, sendErrors, replies atomic.Uint64
+	requests, messages, badAuth, malformed, impersonate, sendErrors, replies, unneeded atomic.Uint64
+	gate                                                                               *pbft.Gate
 
 	// Owned by the core goroutine.
 	eff      protocols.Effects
@@ -82,7 +84,7 @@ func ticks(d, tick time.Duration) uint64 {
 }
 
 // NewCore builds the protocol core the cluster file asks for.
-func NewCore(cfg *cluster.Config, id uint32) (protocols.Core, error) {
+func NewCore(cfg *cluster.Config, id uint32, gate *pbft.Gate) (protocols.Core, error) {
 	a, err := app.New(cfg.App, cfg.AppReply)
 	if err != nil {
 		return nil, err
@@ -96,7 +98,7 @@ func NewCore(cfg *cluster.Config, id uint32) (protocols.Core, error) {
 		return unreplicated.New(a), nil
 	case "pbft":
 		return pbft.New(pbft.Config{
-			ID: id, N: len(cfg.Replicas), App: a,
+			ID: id, N: len(cfg.Replicas), App: a, Gate: gate,
 			BatchSize:          cfg.BatchSize,
 			BatchTimeout:       ticks(cfg.BatchTimeout.Duration, tick),
 			CheckpointInterval: cfg.CheckpointInterval,
@@ -111,7 +113,11 @@ func New(cfg *cluster.Config, id uint32, opt Options) (*Replica, error) {
 	if int(id) >= len(cfg.Replicas) {
 		return nil, fmt.Errorf("replica id %d out of range: cluster has %d replicas", id, len(cfg.Replicas))
 	}
-	core, err := NewCore(cfg, id)
+	var gate *pbft.Gate
+	if cfg.Protocol == "pbft" {
+		gate = pbft.NewGate()
+	}
+	core, err := NewCore(cfg, id, gate)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +131,7 @@ func New(cfg *cluster.Config, id uint32, opt Options) (*Replica, error) {
 	}
 	r := &Replica{
 		id: id, cfg: cfg, core: core, peerAuth: peerAuth, clientAuth: clientAuth, log: log,
-		inbox: make(chan inbound, 4096),
+		inbox: make(chan inbound, 4096), gate: gate,
 	}
 	if cfg.Protocol == "pbft" {
 		r.nested = func(frame []byte) error { return pbft.Verify(frame, peerAuth, clientAuth) }
@@ -185,6 +191,10 @@ func (r *Replica) Deliver(from keys.Principal, frame []byte) {
 			return
 		}
 	case from.Role == keys.RoleReplica && from.ID == sender:
+		if !r.gate.Needed(frame) {
+			r.unneeded.Add(1)
+			return
+		}
 		if err := r.peerAuth.Verify(from, signed, auth); err != nil {
 			r.badAuth.Add(1)
 			return
@@ -315,7 +325,7 @@ func (r *Replica) Stats() Stats {
 	return Stats{
 		Requests: r.requests.Load(), Messages: r.messages.Load(), BadAuth: r.badAuth.Load(),
 		Malformed: r.malformed.Load(), Impersonate: r.impersonate.Load(),
-		SendErrors: r.sendErrors.Load(), Replies: r.replies.Load(),
+		SendErrors: r.sendErrors.Load(), Replies: r.replies.Load(), Unneeded: r.unneeded.Load(),
 	}
 }
 

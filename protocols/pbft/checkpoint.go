@@ -125,6 +125,7 @@ func (c *Core) makeStable(seq uint64, d [wire.DigestSize]byte, proof [][]byte) {
 	}
 	c.low = seq
 	c.cps.proof = proof[:c.quorum()]
+	c.cfg.Gate.prune(seq)
 	for s := range c.log {
 		if s <= seq {
 			delete(c.log, s)

@@ -167,3 +167,32 @@ func TestConcurrentClients(t *testing.T) {
 		}
 	}
 }
+
+// TestGate: once a slot prepared (committed), the gate turns away further
+// prepares (commits) for it, and nothing else.
+func TestGate(t *testing.T) {
+	gate := NewGate()
+	c := newCluster(t, 4, func(cfg *Config) {
+		if cfg.ID == 1 {
+			cfg.Gate = gate
+		}
+	})
+	vote := func(typ wire.Type, view, seq uint64) []byte {
+		return wire.Seal(wire.AppendVote(nil, typ, &wire.Vote{Replica: 2, View: view, Seq: seq}), nil)
+	}
+	if !gate.Needed(vote(wire.TypePrepare, 0, 1)) || !gate.Needed(vote(wire.TypeCommit, 0, 1)) {
+		t.Fatal("gate refused votes before anything happened")
+	}
+	c.request(0, 1, 1, "a")
+	c.run()
+	for _, v := range [][]byte{vote(wire.TypePrepare, 0, 1), vote(wire.TypeCommit, 0, 1)} {
+		if gate.Needed(v) {
+			t.Errorf("%v for a committed slot still needed", wire.Type(v[5]))
+		}
+	}
+	for _, v := range [][]byte{vote(wire.TypePrepare, 1, 1), vote(wire.TypeCommit, 0, 2)} {
+		if !gate.Needed(v) {
+			t.Errorf("%v for another slot refused", wire.Type(v[5]))
+		}
+	}
+}

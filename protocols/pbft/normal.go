@@ -230,6 +230,7 @@ func (c *Core) advance(e *entry) {
 			}
 		}
 		e.cert = cert
+		c.cfg.Gate.mark(wire.TypePrepare, e.view, e.seq)
 	}
 	if e.prepared && !e.sentCommit {
 		e.sentCommit = true
@@ -241,6 +242,7 @@ func (c *Core) advance(e *entry) {
 	}
 	if e.prepared && !e.committed && e.countCommits() >= need {
 		e.committed = true
+		c.cfg.Gate.mark(wire.TypeCommit, e.view, e.seq)
 		c.execute()
 	}
 }

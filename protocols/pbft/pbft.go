@@ -39,6 +39,8 @@ type Config struct {
 	// its requests are accepted (its outstanding requests).
 	ClientWindow uint64
 	App          protocols.App
+	// Gate, if set, learns which slots need no more votes (see Gate).
+	Gate *Gate
 
 	mutation string // deliberately broken variants for the mutation tests
 }
