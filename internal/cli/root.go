@@ -36,6 +36,7 @@ Start with:  replbench run experiments/quickstart.yaml`,
 		newReplicaCmd(),
 		newClientCmd(),
 		newSimCmd(),
+		newCryptoCmd(),
 	)
 	return root
 }
