@@ -37,6 +37,7 @@ Start with:  replbench run experiments/quickstart.yaml`,
 		newClientCmd(),
 		newSimCmd(),
 		newCryptoCmd(),
+		newPlotCmd(),
 	)
 	return root
 }
