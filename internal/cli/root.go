@@ -38,6 +38,7 @@ Start with:  replbench run experiments/quickstart.yaml`,
 		newSimCmd(),
 		newCryptoCmd(),
 		newPlotCmd(),
+		newMsgdumpCmd(),
 	)
 	return root
 }
