@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/replbench/replbench/internal/wire"
 	"github.com/replbench/replbench/keys"
@@ -95,6 +96,9 @@ damage or authenticators that do not verify, 1 when it could not be read.`,
 			}
 			d := msgdump.New(cmd.OutOrStdout(), opt)
 			if len(args) == 0 {
+				if in, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(in.Fd())) {
+					return fmt.Errorf("no input: name capture or pcap files, or pipe one in")
+				}
 				args = []string{"-"}
 			}
 			for _, name := range args {
