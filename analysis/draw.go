@@ -192,20 +192,13 @@ func (d *drawing) save(f *figure) {
 	d.figures = append(d.figures, f)
 }
 
-// figSpec is one figure over a key: the spec's x, y and series and where
-// it came from, for messages.
-type figSpec struct {
-	experiments.Figure
-	from string
-}
-
 // figureSpecs collects the spec's figures of every run, checks their
 // names, and adds the figures every run gets: throughput and latency (p50
 // and p99) over each x and series named, and latency against throughput
 // along the load key. Without a figures section, x is a load key or the
 // first varying key, series the next varying key.
-func (d *drawing) figureSpecs() []figSpec {
-	var given []figSpec
+func (d *drawing) figureSpecs() []experiments.Figure {
+	var given []experiments.Figure
 	seen := map[experiments.Figure]bool{}
 	for _, r := range d.runs {
 		for i, f := range r.Figures {
@@ -216,20 +209,22 @@ func (d *drawing) figureSpecs() []figSpec {
 			}
 			if !seen[f] {
 				seen[f] = true
-				given = append(given, figSpec{f, from})
+				given = append(given, f)
 			}
 		}
 	}
 	if len(given) == 0 {
 		if x, series := defaultAxes(d.runs[0]); x != "" {
-			given = append(given, figSpec{experiments.Figure{X: x, Y: "throughput", Series: series}, "default"})
+			f := experiments.Figure{X: x, Y: "throughput", Series: series}
+			seen[f] = true
+			given = append(given, f)
 		}
 	}
-	all := append([]figSpec(nil), given...)
+	all := append([]experiments.Figure(nil), given...)
 	add := func(f experiments.Figure) {
 		if !seen[f] {
 			seen[f] = true
-			all = append(all, figSpec{f, "default"})
+			all = append(all, f)
 		}
 	}
 	for _, g := range given {
@@ -254,7 +249,7 @@ func (d *drawing) figureSpecs() []figSpec {
 				add(experiments.Figure{X: "throughput", Y: latencyPair, Series: g.Series})
 			}
 		}
-		if !slices.ContainsFunc(all, func(s figSpec) bool { return s.X == "throughput" }) {
+		if !slices.ContainsFunc(all, func(s experiments.Figure) bool { return s.X == "throughput" }) {
 			add(experiments.Figure{X: "throughput", Y: latencyPair})
 		}
 	}
@@ -306,7 +301,7 @@ func defaultAxes(r *Run) (x, series string) {
 
 // primaryX is the first swept key figures are drawn over: latency
 // distributions put its values in one figure.
-func primaryX(specs []figSpec) string {
+func primaryX(specs []experiments.Figure) string {
 	for _, s := range specs {
 		if _, isMetric := MetricByKey(s.X); !isMetric {
 			return s.X

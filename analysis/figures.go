@@ -13,6 +13,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/replbench/replbench/experiments"
 )
 
 // scaleOf picks the unit a metric is shown in: latency in ms from 10 ms
@@ -104,7 +106,7 @@ func groupColours(cs []*curve) map[string]int {
 
 // lineFigure draws y over x, one curve per series: x a swept key, or a
 // metric (latency against throughput) with curves along the load key.
-func (d *drawing) lineFigure(s figSpec) *figure {
+func (d *drawing) lineFigure(s experiments.Figure) *figure {
 	xm, xIsMetric := MetricByKey(s.X)
 	if !xIsMetric {
 		for _, r := range d.runs {
@@ -158,6 +160,7 @@ func (d *drawing) lineFigure(s figSpec) *figure {
 		}
 		xdiv, xunit = scaleOf(xm, largest)
 	}
+	drawn := 0
 	for _, ym := range ys {
 		largest := 0.0
 		for _, c := range cs {
@@ -222,6 +225,7 @@ func (d *drawing) lineFigure(s figSpec) *figure {
 				pl.Add(&errBars{xys: xys, lo: xlo, hi: xhi, horizontal: true, style: barStyle})
 			}
 			pl.Add(line, pts)
+			drawn++
 			if xIsMetric {
 				d.labelLoad(pl, c, xys, ym, xm)
 			}
@@ -239,6 +243,10 @@ func (d *drawing) lineFigure(s figSpec) *figure {
 			legend = nil // the panels share their curves: one legend, at the top
 		}
 		f.panels = append(f.panels, panel{plot: pl, legend: legend})
+	}
+	if drawn == 0 {
+		d.problem(fmt.Errorf("figure %s: no point has both %s and %s; left out", f.name, s.X, s.Y))
+		return nil
 	}
 	return f
 }
@@ -408,8 +416,9 @@ func (d *drawing) latencyDistributions(x string) {
 			for _, l := range lines {
 				xys := make(plotter.XYs, len(l.xys))
 				for j, p := range l.xys {
-					xys[j] = plotter.XY{X: p.X, Y: p.Y / div}
-					ys = append(ys, math.Max(p.Y, 1)/div)
+					// HDR histograms resolve 1 µs; a 0 would break the log axis.
+					xys[j] = plotter.XY{X: p.X, Y: math.Max(p.Y, 1) / div}
+					ys = append(ys, xys[j].Y)
 				}
 				ln, err := plotter.NewLine(xys)
 				if err != nil {

@@ -197,16 +197,16 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 }
 
 // numberTicks labels a linear axis every 1, 2 or 5 times a power of ten,
-// five to ten labels over the range, with a minor tick between labels.
+// four to nine labels over the range, with a minor tick between labels.
 type numberTicks struct{}
 
 func (numberTicks) Ticks(lo, hi float64) []plot.Tick {
 	if !(hi > lo) {
 		return nil
 	}
-	step := step125((hi-lo)/10, true)
-	if (hi-lo)/step < 5 {
-		step = step125((hi-lo)/5, false)
+	step := step125((hi-lo)/8, true)
+	if (hi-lo)/step < 4 {
+		step = step125((hi-lo)/4, false)
 	}
 	var ticks []plot.Tick
 	for k := math.Ceil(lo / step * 2); k <= math.Floor(hi/step*2); k++ {
