@@ -320,18 +320,21 @@ type distRow struct {
 	valueUS    int64
 }
 
+// distCurve is one curve of a latency distribution figure: a point of a run.
+type distCurve struct {
+	run   int
+	point *Point
+	label string // the legend's text
+	key   string // the label without the run's: picks the colour
+}
+
 // latencyDistributions draws the HDR histograms of the measure phase on a
 // "nines" axis, as HdrHistogram's plotter does: one figure per combination
-// of the varying keys other than x, one curve per value of x (and run).
+// of the varying keys other than x, one curve per value of x (and run), at
+// most as many curves to a figure as there are colours.
 func (d *drawing) latencyDistributions(x string) {
-	type member struct {
-		run   int
-		point *Point
-		label string
-		key   string // the label without the run's: picks the colour
-	}
 	var order []string
-	groups := map[string][]member{}
+	groups := map[string][]distCurve{}
 	for ri, r := range d.runs {
 		var keys []string
 		for _, k := range r.Varying() {
@@ -345,103 +348,107 @@ func (d *drawing) latencyDistributions(x string) {
 			for _, k := range keys {
 				g = append(g, k+"="+p.Values[k])
 			}
-			gl := strings.Join(g, ", ")
-			if _, ok := groups[gl]; !ok {
-				order = append(order, gl)
+			group := strings.Join(g, ", ")
+			if _, ok := groups[group]; !ok {
+				order = append(order, group)
 			}
-			label := p.Label
+			key := p.Label
 			if v, ok := p.Values[x]; ok && x != "" {
-				label = x + "=" + v
+				key = x + "=" + v
 			}
-			if label == "" {
-				label = "all"
+			if key == "" {
+				key = "all"
 			}
-			key := label
+			label := key
 			if len(d.runs) > 1 {
-				label = r.Label + ": " + label
+				label = r.Label + ": " + key
 			}
-			groups[gl] = append(groups[gl], member{ri, p, label, key})
+			groups[group] = append(groups[group], distCurve{ri, p, label, key})
 		}
 	}
-	for _, gl := range order {
-		ms := groups[gl]
-		for chunk := 0; chunk*len(palette) < len(ms); chunk++ {
-			part := ms[chunk*len(palette) : min(len(ms), (chunk+1)*len(palette))]
+	for _, group := range order {
+		cs := groups[group]
+		for chunk := 0; chunk*len(palette) < len(cs); chunk++ {
 			name := "latency-dist"
-			if gl != "" {
-				name += "-" + slug(strings.ReplaceAll(gl, ", ", "-"))
+			if group != "" {
+				name += "-" + slug(strings.ReplaceAll(group, ", ", "-"))
 			}
-			if len(ms) > len(palette) {
+			if len(cs) > len(palette) {
 				name += fmt.Sprintf("-%d", chunk+1)
 			}
-			f := &figure{name: name, title: "Latency distribution"}
-			if gl != "" {
-				f.title += ": " + gl
+			f := &figure{name: name, title: "Latency distribution", note: d.distNote()}
+			if group != "" {
+				f.title += ": " + group
 			}
-			type line struct {
-				member
-				xys plotter.XYs
+			if d.distPanel(f, cs[chunk*len(palette):min(len(cs), (chunk+1)*len(palette))]) {
+				d.save(f)
 			}
-			var lines []line
-			largest, maxX := 0.0, 10.0
-			for _, m := range part {
-				h := d.mergedHistogram(m.point)
-				if h == nil {
-					continue
-				}
-				var xys plotter.XYs
-				n := float64(h.TotalCount())
-				for _, b := range h.CumulativeDistributionWithTicks(5) {
-					q := b.Quantile / 100
-					xv := n
-					if q < 1 {
-						xv = math.Min(1/(1-q), n)
-					}
-					v := float64(b.ValueAt)
-					xys = append(xys, plotter.XY{X: xv, Y: v})
-					largest = maxFinite(largest, v)
-					d.dist = append(d.dist, distRow{m.run, m.point.Index, m.label, b.Quantile, b.ValueAt})
-				}
-				maxX = math.Max(maxX, n)
-				lines = append(lines, line{m, xys})
-			}
-			if len(lines) == 0 {
-				continue
-			}
-			div, unit := scaleOf(Metric{Unit: "µs"}, largest)
-			pl := newPanel("percentile", axisLabel("latency", unit))
-			var legend []legendEntry
-			var ys []float64
-			colours := map[string]int{}
-			for _, l := range lines {
-				xys := make(plotter.XYs, len(l.xys))
-				for j, p := range l.xys {
-					// HDR histograms resolve 1 µs; a 0 would break the log axis.
-					xys[j] = plotter.XY{X: p.X, Y: math.Max(p.Y, 1) / div}
-					ys = append(ys, xys[j].Y)
-				}
-				ln, err := plotter.NewLine(xys)
-				if err != nil {
-					d.problem(fmt.Errorf("figure %s: %s: %v", name, l.label, err))
-					continue
-				}
-				if _, ok := colours[l.key]; !ok {
-					colours[l.key] = len(colours)
-				}
-				lk := lookFor(colours[l.key], l.run)
-				ln.LineStyle = lk.line()
-				pl.Add(ln)
-				legend = append(legend, legendEntry{l.label, []plot.Thumbnailer{ln}})
-			}
-			pl.X.Scale = plot.LogScale{}
-			pl.X.Tick.Marker = ninesTicks{}
-			pl.X.Min, pl.X.Max = 1, maxX
-			axisRange(&pl.Y, ys, true)
-			f.panels = []panel{{plot: pl, legend: legend}}
-			f.note = d.distNote()
-			d.save(f)
 		}
 	}
+}
+
+// distPanel draws the curves' distributions into f, reporting whether any
+// point had one.
+func (d *drawing) distPanel(f *figure, cs []distCurve) bool {
+	type line struct {
+		distCurve
+		xys plotter.XYs // x: 1/(1-p), y: µs
+	}
+	var lines []line
+	largest, maxX := 0.0, 10.0
+	for _, c := range cs {
+		h := d.mergedHistogram(c.point)
+		if h == nil {
+			continue
+		}
+		var xys plotter.XYs
+		n := float64(h.TotalCount())
+		for _, b := range h.CumulativeDistributionWithTicks(5) {
+			q := b.Quantile / 100
+			x := n // the largest value sits at one in n
+			if q < 1 {
+				x = math.Min(1/(1-q), n)
+			}
+			// HDR histograms resolve 1 µs; a 0 would break the log axis.
+			v := math.Max(float64(b.ValueAt), 1)
+			xys = append(xys, plotter.XY{X: x, Y: v})
+			largest = maxFinite(largest, v)
+			d.dist = append(d.dist, distRow{c.run, c.point.Index, c.label, b.Quantile, b.ValueAt})
+		}
+		maxX = math.Max(maxX, n)
+		lines = append(lines, line{c, xys})
+	}
+	if len(lines) == 0 {
+		return false
+	}
+	div, unit := scaleOf(Metric{Unit: "µs"}, largest)
+	pl := newPanel("percentile", axisLabel("latency", unit))
+	var legend []legendEntry
+	var ys []float64
+	colours := map[string]int{}
+	for _, l := range lines {
+		for j := range l.xys {
+			l.xys[j].Y /= div
+			ys = append(ys, l.xys[j].Y)
+		}
+		ln, err := plotter.NewLine(l.xys)
+		if err != nil {
+			d.problem(fmt.Errorf("figure %s: %s: %v", f.name, l.label, err))
+			continue
+		}
+		if _, ok := colours[l.key]; !ok {
+			colours[l.key] = len(colours)
+		}
+		ln.LineStyle = lookFor(colours[l.key], l.run).line()
+		pl.Add(ln)
+		legend = append(legend, legendEntry{l.label, []plot.Thumbnailer{ln}})
+	}
+	pl.X.Scale = plot.LogScale{}
+	pl.X.Tick.Marker = ninesTicks{}
+	pl.X.Min, pl.X.Max = 1, maxX
+	axisRange(&pl.Y, ys, true)
+	f.panels = []panel{{plot: pl, legend: legend}}
+	return true
 }
 
 // distNote says what a latency distribution shows.
