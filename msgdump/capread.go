@@ -127,14 +127,20 @@ func (c *CaptureReader) parseRecordHeader(h []byte) (r Record, n int, why string
 // bytes) looks like the start of a record: a valid header whose frame length
 // agrees with the frame's own length field, a known wire version and a time
 // near the capture's start.
+// It runs at every byte of a damaged stretch, so it formats no messages.
 func (c *CaptureReader) plausible(b []byte) bool {
-	r, n, why := c.parseRecordHeader(b)
-	if why != "" || n < wire.HeaderSize {
+	dir, role := Direction(b[8]), keys.Role(b[9])
+	n := binary.BigEndian.Uint32(b[14:])
+	if (dir != Sent && dir != Received) || (role != keys.RoleReplica && role != keys.RoleClient) ||
+		n < wire.HeaderSize || uint64(n) > uint64(c.limit)+4 {
 		return false
 	}
 	f := b[recordHeaderSize:]
-	d := r.Time.Sub(c.Header.Start)
-	return binary.BigEndian.Uint32(f) == uint32(n-4) && f[4] == wire.Version && d > -resyncWindow && d < resyncWindow
+	if binary.BigEndian.Uint32(f) != n-4 || f[4] != wire.Version {
+		return false
+	}
+	d := time.Unix(0, int64(binary.BigEndian.Uint64(b))).Sub(c.Header.Start)
+	return d > -resyncWindow && d < resyncWindow
 }
 
 // resync skips from the damaged record at off to the next plausible one and

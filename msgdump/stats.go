@@ -299,7 +299,7 @@ func (s *stats) writeText(d *Dumper, sum Summary) {
 	}
 
 	if len(s.rate.counts) > 0 {
-		r := s.rate.shown(30)
+		r := s.rate.shown(20)
 		w := r.width()
 		fmt.Fprintf(&b, "\nrequests per %s from %s\n", w, r.origin.In(d.opt.Location).Format("15:04:05.000"))
 		top := slices.Max(r.counts)

@@ -18,9 +18,10 @@ const resyncMaxFrame = 1 << 20
 // skipped.
 type framer struct {
 	limit  int
-	buf    []byte // bytes not yet cut into frames
-	off    int64  // stream offset of buf[0]
-	synced bool   // buf[0] starts a frame
+	buf    []byte // buf[head:] is not yet cut into frames
+	head   int
+	off    int64 // stream offset of buf[head]
+	synced bool  // buf[0] starts a frame
 
 	// lost is the damage being skipped while !synced, reported when the
 	// framer is back in step or the stream ends.
@@ -42,36 +43,50 @@ func newFramer(limit int, synced bool, frame func(int64, []byte), problem func(i
 
 // push adds bytes that follow the previous ones and cuts what it can.
 func (f *framer) push(data []byte) {
+	// Compact only once half the buffer is consumed: copying what is left
+	// on every push would be quadratic in a stream of tiny segments.
+	if f.head > 0 && f.head >= len(f.buf)/2 {
+		n := copy(f.buf, f.buf[f.head:])
+		f.buf, f.head = f.buf[:n], 0
+	}
 	f.buf = append(f.buf, data...)
 	f.cut(false)
+}
+
+// rest is what is not yet cut into frames.
+func (f *framer) rest() []byte { return f.buf[f.head:] }
+
+// drop forgets what is not yet cut.
+func (f *framer) drop() {
+	f.off += int64(len(f.buf) - f.head)
+	f.buf, f.head = f.buf[:0], 0
 }
 
 // gap says n bytes of the stream are missing here (segments the capture
 // lost). A frame they cut short is dropped, and the framer resynchronises.
 func (f *framer) gap(n int64) {
-	g := f.off + int64(len(f.buf))
+	rest := f.rest()
 	msg := fmt.Sprintf("%d bytes missing from the capture", n)
-	if f.synced && len(f.buf) > 0 {
-		msg += fmt.Sprintf("; dropped the %d bytes of the frame they cut short at offset %d", len(f.buf), f.off)
+	if f.synced && len(rest) > 0 {
+		msg += fmt.Sprintf("; dropped the %d bytes of the frame they cut short at offset %d", len(rest), f.off)
 	}
-	f.lose(g, msg)
-	f.off = g + n
+	f.drop()
+	f.lose(f.off, msg)
+	f.off += n
 	f.skipFrom = f.off
-	f.buf = f.buf[:0]
 }
 
 // end cuts what is left at the end of the stream and reports a partial frame.
 func (f *framer) end() {
 	f.cut(true)
-	if f.synced && len(f.buf) > 0 {
-		msg := fmt.Sprintf("stream ends inside a frame (%d bytes of it, header incomplete)", len(f.buf))
-		if len(f.buf) >= 4 {
-			msg = fmt.Sprintf("stream ends inside a frame (need %d bytes, have %d)", 4+int64(binary.BigEndian.Uint32(f.buf)), len(f.buf))
+	if rest := f.rest(); f.synced && len(rest) > 0 {
+		msg := fmt.Sprintf("stream ends inside a frame (%d bytes of it, header incomplete)", len(rest))
+		if len(rest) >= 4 {
+			msg = fmt.Sprintf("stream ends inside a frame (need %d bytes, have %d)", 4+int64(binary.BigEndian.Uint32(rest)), len(rest))
 		}
 		f.problem(f.off, msg)
 	}
-	f.off += int64(len(f.buf))
-	f.buf = f.buf[:0]
+	f.drop()
 	if f.lostSet {
 		f.finishLost(fmt.Sprintf("no frame after it (skipped %d bytes to the end)", f.off-f.skipFrom))
 	}
@@ -92,9 +107,10 @@ func (f *framer) finishLost(how string) {
 }
 
 func (f *framer) cut(atEnd bool) {
+	buf := f.rest()
 	i := 0
-	for i < len(f.buf) {
-		rest := f.buf[i:]
+	for i < len(buf) {
+		rest := buf[i:]
 		if !f.synced {
 			q, found := f.scan(rest, atEnd)
 			if q > 0 && !f.lostSet {
@@ -136,7 +152,7 @@ func (f *framer) cut(atEnd bool) {
 		i += len(frame)
 	}
 	f.off += int64(i)
-	f.buf = append(f.buf[:0], f.buf[i:]...)
+	f.head += i
 }
 
 // scan looks for the first plausible frame in b. It returns its index and
