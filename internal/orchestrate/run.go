@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/replbench/replbench/analysis"
 	"github.com/replbench/replbench/experiments"
 )
 
@@ -143,6 +144,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if opt.Out != nil {
 		printTable(opt.Out, sum)
 	}
+	drawFigures(opt.Progress, dir)
 	if runErr != nil {
 		return sum, fmt.Errorf("%w\n%d of %d jobs finished and kept in %s; continue with --resume", runErr, len(sum.Results), len(jobs), dir)
 	}
@@ -213,4 +215,22 @@ func printTable(out io.Writer, s *Summary) {
 		state = "stopped"
 	}
 	fmt.Fprintf(out, "\n%s: %d of %d jobs (%d from an earlier run); results in %s\n", state, len(s.Results), s.Total, s.Skipped, s.Dir)
+}
+
+// drawFigures draws the run's figures and summary.md into <dir>/figures,
+// also after a stopped run (summary.csv holds the finished jobs). Problems
+// with single files are reported and do not fail the run.
+func drawFigures(progress io.Writer, dir string) {
+	if progress == nil {
+		progress = io.Discard
+	}
+	rep, err := analysis.Draw([]string{dir}, analysis.Options{})
+	if err != nil {
+		fmt.Fprintf(progress, "figures: %v\n", err)
+		return
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintf(progress, "figures: %v\n", p)
+	}
+	fmt.Fprintf(progress, "figures and summary.md: %s\n", rep.Out)
 }
