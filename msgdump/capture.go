@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -115,6 +116,14 @@ func NewCaptureWriter(w io.Writer, h CaptureHeader) (*CaptureWriter, error) {
 		return nil, fmt.Errorf("write capture header: %w", err)
 	}
 	return c, nil
+}
+
+// CaptureExt is the file name extension of capture files.
+const CaptureExt = ".rbcap"
+
+// CaptureFile names the capture of principal p in dir: dir/replica-2.rbcap.
+func CaptureFile(dir string, p keys.Principal) string {
+	return filepath.Join(dir, p.String()+CaptureExt)
 }
 
 // CreateCapture creates (or truncates) the file at path, writes the header

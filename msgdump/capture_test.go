@@ -158,7 +158,10 @@ func (f *failWriter) Write(p []byte) (int, error) {
 }
 
 func TestCreateCapture(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "client-3.rbcap")
+	path := CaptureFile(t.TempDir(), keys.Client(3))
+	if filepath.Base(path) != "client-3.rbcap" {
+		t.Errorf("CaptureFile named %s", path)
+	}
 	w, err := CreateCapture(path, CaptureHeader{Self: keys.Client(3), Start: t0})
 	if err != nil {
 		t.Fatal(err)
