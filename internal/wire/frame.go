@@ -32,6 +32,12 @@ var typeNames = [256]string{
 	TypeNewView:    "new-view",
 	TypeFetchState: "fetch-state",
 	TypeState:      "state",
+
+	TypeHSProposal: "hs-proposal",
+	TypeHSVote:     "hs-vote",
+	TypeHSNewView:  "hs-new-view",
+	TypeHSFetch:    "hs-fetch",
+	TypeHSBlocks:   "hs-blocks",
 }
 
 // String returns the type's name, or type(0xNN) for a type this version does not know.
