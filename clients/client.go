@@ -51,6 +51,10 @@ type Client struct {
 	tr     transport.Transport
 	n      int
 	quorum int
+	// sendToAll sends every request to all replicas at once: with a
+	// rotating leader (HotStuff) there is no primary to aim at, and every
+	// replica keeps the requests it holds until one of them proposes them.
+	sendToAll bool
 
 	mu      sync.Mutex
 	seq     uint64
@@ -93,7 +97,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		cfg: cfg, n: len(cfg.Cluster.Replicas), quorum: cfg.Cluster.ReplyQuorum(),
-		pending: make(map[uint64]*call), stop: make(chan struct{}),
+		sendToAll: cfg.Cluster.Protocol == "hotstuff",
+		pending:   make(map[uint64]*call), stop: make(chan struct{}),
 	}
 	var err error
 	if cfg.Transport != nil {
@@ -175,7 +180,13 @@ func (c *Client) InvokeAsync(payload []byte, done func(result []byte, err error)
 	c.stats.Sent++
 	primary := keys.Replica(uint32(c.view % uint64(c.n)))
 	c.mu.Unlock()
-	c.send(primary, frame)
+	if c.sendToAll {
+		for i := 0; i < c.n; i++ {
+			c.send(keys.Replica(uint32(i)), frame)
+		}
+	} else {
+		c.send(primary, frame)
+	}
 	return seq
 }
 

@@ -33,9 +33,16 @@ var Broadcast = keys.Principal{Role: keys.RoleReplica, ID: ^uint32(0)}
 // Message is a protocol message for the runtime to authenticate and send.
 // Frame is a wire frame without its authenticator; the runtime seals it
 // (wire.Seal) with Sign for Broadcast or SignFor for a single receiver.
+// A message To the sender itself comes back through Core.Message like its
+// own broadcasts, sealed, without the network.
 type Message struct {
 	To    keys.Principal
 	Frame []byte
+	// Transferable asks for an authenticator every replica can verify (Sign)
+	// even though one replica receives the message: it will be embedded in
+	// others (a HotStuff vote in a quorum certificate). With signatures this
+	// changes nothing; with HMAC it is a MAC vector instead of a single MAC.
+	Transferable bool
 }
 
 // Reply is an executed request's answer for the runtime to seal and send.

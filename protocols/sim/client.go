@@ -12,9 +12,10 @@ import (
 
 // client is a simulated closed-loop client with one request outstanding.
 // It behaves like clients.Client: it sends to the replica it believes is
-// primary (view mod n, the view learned from replies), accepts a result
-// once F+1 replicas returned the same one, and on a timeout resends to every
-// replica with the retransmit flag.
+// primary (view mod n, the view learned from replies), or to every replica
+// with Config.ClientsSendToAll, accepts a result once F+1 replicas returned
+// the same one, and on a timeout resends to every replica with the
+// retransmit flag.
 type client struct {
 	id      uint32
 	view    uint64
@@ -152,7 +153,13 @@ func (s *Sim) clientNext(c *client) {
 	c.firstAt, c.sentAt = s.now, s.now
 	from, to := keys.Client(c.id), keys.Replica(uint32(c.view%uint64(len(s.replicas))))
 	s.event(&Event{Kind: EvSubmit, From: from, To: to, ReqSeq: c.seq, Size: len(payload)}, nil)
-	s.send(from, to, c.frame)
+	if !s.cfg.ClientsSendToAll {
+		s.send(from, to, c.frame)
+		return
+	}
+	for id := range s.replicas {
+		s.send(from, keys.Replica(uint32(id)), c.frame)
+	}
 }
 
 // payload makes a generated request's operation: the client and request

@@ -27,6 +27,10 @@ type Config struct {
 	Clients, Requests int
 	ThinkTicks        uint64
 	ClientTimeout     uint64
+	// ClientsSendToAll makes clients send every request to all replicas at
+	// once, not to the primary first: protocols with a rotating leader
+	// (HotStuff) want every replica to hold every request.
+	ClientsSendToAll bool
 
 	Faults  Faults  // what may go wrong during the fault phase (default none)
 	Network Network // link delays and fault rates; the zero Network takes DefaultNetwork

@@ -363,6 +363,8 @@ func (s *Sim) apply(id uint32) {
 			loop = append(loop, frame)
 		case m.To.Role == keys.RoleReplica && int(m.To.ID) < len(s.replicas) && m.To.ID != id:
 			s.send(from, m.To, frame)
+		case m.To == from:
+			loop = append(loop, frame) // to itself: handed back like a broadcast
 		default:
 			s.stats.Malformed++
 		}
@@ -382,7 +384,8 @@ func (s *Sim) apply(id uint32) {
 	e.Reset()
 	r.app.reset()
 	// A broadcast includes its sender: the runtime hands the core its own
-	// sealed copy at once, without the network, and so does the simulator.
+	// sealed copy at once, without the network, and so does the simulator
+	// (and with a message addressed to the sender alone).
 	for _, frame := range loop {
 		if r.up {
 			r.core.Message(id, frame, &r.eff)
