@@ -414,3 +414,44 @@ func TestPcapDamage(t *testing.T) {
 }
 
 func mustAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// TestPcapSequenceWraps runs a stream across the 32-bit sequence number
+// wrap, with reordering around it.
+func TestPcapSequenceWraps(t *testing.T) {
+	k := fixedKeys(t, keys.HMAC)
+	conns := twoConnections(t, k, 5)
+	conns[0].toReplica.isn = 0xffffff00
+	conns[1].toClient.isn = 0xfffffff0
+	want := wantFrames(conns)
+	pkts := interleave(conns)
+	for i := 5; i+1 < len(pkts); i += 4 {
+		pkts[i], pkts[i+1] = pkts[i+1], pkts[i]
+	}
+	out, _ := dump(t, Options{JSON: true}, namedInput{"trace", pcapFile(t, linkEthernet, false, pkts)})
+	frames, problems := parseJSON(t, out)
+	if len(problems) != 0 {
+		t.Errorf("problems: %+v", problems)
+	}
+	sameFrames(t, byConn(frames), want)
+}
+
+// TestPcapPortReuse has a second connection between the same ports after
+// the first closed: a new stream, whose ends are learned afresh.
+func TestPcapPortReuse(t *testing.T) {
+	k := fixedKeys(t, keys.HMAC)
+	first := twoConnections(t, k, 2)[:1]
+	second := twoConnections(t, k, 3)[1:]
+	second[0].toReplica.src, second[0].toClient.dst = first[0].toReplica.src, first[0].toClient.dst
+	second[0].toReplica.isn, second[0].toClient.isn = 77777, 99999
+	pkts := append(interleave(first), interleave(second)...)
+	out, _ := dump(t, Options{JSON: true}, namedInput{"trace", pcapFile(t, linkEthernet, false, pkts)})
+	frames, problems := parseJSON(t, out)
+	if len(problems) != 0 {
+		t.Errorf("problems: %+v", problems)
+	}
+	want := wantFrames(first)
+	for conn, fs := range wantFrames(second) {
+		want[conn] = append(want[conn], fs...)
+	}
+	sameFrames(t, byConn(frames), want)
+}

@@ -18,7 +18,7 @@ type stats struct {
 	first, last time.Time
 	types       map[int]*typeCount // by type, -1 for frames too short to have one
 	clients     map[uint32]*clientStats
-	sizes       *hdrhistogram.Histogram // request payload sizes
+	sizes       *hdrhistogram.Histogram // request payload sizes; made at the first request
 	pow2        [34]int                 // request payload sizes by bit length: 0, 1, 2-3, 4-7, ...
 	sizeSum     int64
 	rate        rateSeries // requests over time
@@ -51,7 +51,6 @@ func newStats() *stats {
 	return &stats{
 		types:   make(map[int]*typeCount),
 		clients: make(map[uint32]*clientStats),
-		sizes:   hdrhistogram.New(0, 1<<32, 3),
 	}
 }
 
@@ -103,6 +102,9 @@ func (s *stats) add(f *frame, m *message, v authResult) {
 		}
 	}
 	n := len(r.Payload)
+	if s.sizes == nil {
+		s.sizes = hdrhistogram.New(0, 1<<32, 3)
+	}
 	_ = s.sizes.RecordValue(int64(n)) // within range: payloads are below 4 GiB
 	s.pow2[bits.Len64(uint64(n))]++
 	s.sizeSum += int64(n)
