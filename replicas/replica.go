@@ -16,6 +16,7 @@ import (
 	"github.com/replbench/replbench/internal/wire"
 	"github.com/replbench/replbench/keys"
 	"github.com/replbench/replbench/protocols"
+	"github.com/replbench/replbench/protocols/hotstuff"
 	"github.com/replbench/replbench/protocols/pbft"
 	"github.com/replbench/replbench/protocols/unreplicated"
 	"github.com/replbench/replbench/replicas/app"
@@ -104,6 +105,12 @@ func NewCore(cfg *cluster.Config, id uint32, gate *pbft.Gate) (protocols.Core, e
 			CheckpointInterval: cfg.CheckpointInterval,
 			ViewChangeTimeout:  ticks(cfg.ViewChangeTimeout.Duration, tick),
 		})
+	case "hotstuff":
+		return hotstuff.New(hotstuff.Config{
+			ID: id, N: len(cfg.Replicas), App: a,
+			BatchSize:   cfg.BatchSize,
+			ViewTimeout: ticks(cfg.ViewChangeTimeout.Duration, tick),
+		})
 	}
 	return nil, fmt.Errorf("protocol %q is not implemented", cfg.Protocol)
 }
@@ -133,8 +140,11 @@ func New(cfg *cluster.Config, id uint32, opt Options) (*Replica, error) {
 		id: id, cfg: cfg, core: core, peerAuth: peerAuth, clientAuth: clientAuth, log: log,
 		inbox: make(chan inbound, 4096), gate: gate,
 	}
-	if cfg.Protocol == "pbft" {
+	switch cfg.Protocol {
+	case "pbft":
 		r.nested = func(frame []byte) error { return pbft.Verify(frame, peerAuth, clientAuth) }
+	case "hotstuff":
+		r.nested = func(frame []byte) error { return hotstuff.Verify(frame, peerAuth, clientAuth) }
 	}
 	if opt.Transport != nil {
 		r.tr, err = opt.Transport(r.Deliver)
@@ -270,7 +280,7 @@ func (r *Replica) apply() {
 	for _, m := range r.eff.Messages {
 		var err error
 		signed := wire.SignedBytes(m.Frame)
-		if m.To == protocols.Broadcast {
+		if m.To == protocols.Broadcast || m.Transferable {
 			r.authBuf, err = r.peerAuth.Sign(r.authBuf[:0], signed)
 		} else {
 			r.authBuf, err = r.peerAuth.SignFor(r.authBuf[:0], signed, m.To)
@@ -288,6 +298,8 @@ func (r *Replica) apply() {
 			}
 			// The core keeps frames it is handed; the transport copied its own.
 			r.loop = append(r.loop, inbound{from: keys.Replica(r.id), frame: append([]byte(nil), frame...)})
+		} else if m.To == keys.Replica(r.id) {
+			r.loop = append(r.loop, inbound{from: m.To, frame: append([]byte(nil), frame...)})
 		} else {
 			r.send(m.To, frame)
 		}

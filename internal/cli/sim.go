@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/replbench/replbench/protocols"
+	"github.com/replbench/replbench/protocols/hotstuff"
 	"github.com/replbench/replbench/protocols/pbft"
 	"github.com/replbench/replbench/protocols/sim"
 	"github.com/replbench/replbench/protocols/unreplicated"
@@ -55,6 +56,22 @@ var simProtocols = map[string]simProtocol{
 			}, nil
 		},
 		tune: func(c *sim.Config) { c.ClientTimeout = pbft.SimClientTimeout },
+	},
+	"hotstuff": {
+		replicas: 4,
+		cores: func(n, _ int) (func(uint32, protocols.App) protocols.Core, error) {
+			if _, err := hotstuff.New(hotstuff.SimConfig(0, n, sim.NewChainApp())); err != nil {
+				return nil, err
+			}
+			return func(id uint32, app protocols.App) protocols.Core {
+				c, _ := hotstuff.New(hotstuff.SimConfig(id, n, app)) // n was checked above
+				return c
+			}, nil
+		},
+		tune: func(c *sim.Config) {
+			c.ClientTimeout = hotstuff.SimClientTimeout
+			c.ClientsSendToAll = true // the leader rotates: every replica needs every request
+		},
 	},
 }
 
