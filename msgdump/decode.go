@@ -9,8 +9,8 @@ import (
 )
 
 // message is what msgdump makes of one frame: requests and replies in
-// detail, the handshake and PBFT messages by their main fields, anything
-// else by type, sender and size.
+// detail, the handshake and protocol messages by their main fields,
+// anything else by type, sender and size.
 type message struct {
 	typ       wire.Type
 	hasType   bool // the frame is long enough to have one
@@ -29,7 +29,7 @@ type message struct {
 	// Protocol fields shown when the type has them.
 	hasView, hasSeq bool
 	view, seq       uint64
-	batch           int // pre-prepare: requests in the batch; -1 when unknown
+	batch           int // pre-prepare, HotStuff proposal: requests in the batch; -1 when unknown
 
 	err error // why the frame does not decode; nil for a good one
 }
@@ -106,6 +106,28 @@ func decode(frame []byte) message {
 		if m.err = wire.DecodeState(frame, &s); m.err == nil {
 			m.hasSeq, m.seq = true, s.Seq
 		}
+	case wire.TypeHSProposal:
+		var p wire.HSProposal
+		if m.err = wire.DecodeHSProposal(frame, &p); m.err == nil {
+			m.hasView, m.view = true, p.View
+			m.batch = countFrames(p.Batch)
+		}
+	case wire.TypeHSVote:
+		var v wire.HSVote
+		if m.err = wire.DecodeHSVote(frame, &v); m.err == nil {
+			m.hasView, m.view = true, v.View
+		}
+	case wire.TypeHSNewView:
+		var v wire.HSNewView
+		if m.err = wire.DecodeHSNewView(frame, &v); m.err == nil {
+			m.hasView, m.view = true, v.View
+		}
+	case wire.TypeHSFetch:
+		var f wire.HSFetch
+		m.err = wire.DecodeHSFetch(frame, &f)
+	case wire.TypeHSBlocks:
+		var b wire.HSBlocks
+		m.err = wire.DecodeHSBlocks(frame, &b)
 	default:
 		// A type this version does not know: if it has the shape of an
 		// authenticated frame, show its sender, without judging the rest.

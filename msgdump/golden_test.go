@@ -35,11 +35,11 @@ func golden(t *testing.T, name, out string) {
 
 // replicaCapture is what replica 0 saw in 1.6 s: a client's handshake,
 // requests from two clients with every flag, its replies, every PBFT
-// message, a type this version does not know, and damage of every kind a
-// capture can have.
+// message, HotStuff ones, a type this version does not know, and damage of
+// every kind a capture can have.
 func replicaCapture(t *testing.T, k *testKeys) []byte {
 	t.Helper()
-	r0, r1, r2 := keys.Replica(0), keys.Replica(1), keys.Replica(2)
+	r0, r1, r2, r3 := keys.Replica(0), keys.Replica(1), keys.Replica(2), keys.Replica(3)
 	c0, c1 := keys.Client(0), keys.Client(1)
 	hello, challenge, proof := k.handshake(t, c1, r0)
 	digest := [wire.DigestSize]byte{0xd1, 0x9e, 0x57}
@@ -75,13 +75,16 @@ func replicaCapture(t *testing.T, k *testKeys) []byte {
 		{at(1200), Sent, r1, k.sealed(t, 0, wire.AppendNewView(nil, &wire.NewView{Replica: 0, View: 1}))},
 		{at(1300), Received, r2, k.sealed(t, 2, wire.AppendFetchState(nil, &wire.FetchState{Replica: 2, Seq: 100, View: 1}))},
 		{at(1400), Sent, r2, k.sealed(t, 0, wire.AppendState(nil, &wire.State{Replica: 0, Seq: 100, Snapshot: []byte("snapshot")}))},
+		{at(1450), Received, r1, k.sealed(t, 1, wire.AppendHSProposal(nil, &wire.HSProposal{Replica: 1, View: 7, Parent: digest, Justify: wire.QC{View: 6, Block: digest}, Batch: batch}))},
+		{at(1460), Sent, r2, k.sealed(t, 0, wire.AppendHSVote(nil, &wire.HSVote{Replica: 0, View: 7, Block: digest}))},
+		{at(1470), Received, r3, k.sealed(t, 3, wire.AppendHSNewView(nil, &wire.HSNewView{Replica: 3, View: 8, HighQC: wire.QC{View: 6, Block: digest}}))},
 		{at(1500), Received, r1, unknown},
 		{at(1600), Received, c0, k.request(t, 0, 5, 0, "put k3 v3")},
 	}
 	data := captureFile(t, r0, recs...)
 	// Garbage between two records (after the one at 1300 ms), and a record
 	// cut off at the end, as when a replica is killed mid-write.
-	mid := bytes.Index(data, recs[17].Frame) + len(recs[17].Frame)
+	mid := bytes.Index(data, recs[17].Frame) + len(recs[17].Frame) // after the fetch-state
 	data = append(data[:mid:mid], append([]byte("GARBAGE!"), data[mid:]...)...)
 	last := captureFile(t, r0, Record{at(1700), Received, c1, k.request(t, 1, 3, 0, "cut short")})
 	return append(data, last[captureHeaderSize+len("replbench test"):][:40]...)
@@ -92,7 +95,7 @@ func TestGoldenText(t *testing.T) {
 	data := replicaCapture(t, k)
 	out, sum := dump(t, Options{Preview: 16, Verifier: k.auths[keys.Replica(0)]}, namedInput{"replica-0.rbcap", data})
 	golden(t, "replica-0.txt", out)
-	want := Summary{Inputs: 1, Frames: 21, Shown: 21, Problems: 3, Verified: 5, BadAuth: 1}
+	want := Summary{Inputs: 1, Frames: 24, Shown: 24, Problems: 3, Verified: 5, BadAuth: 1}
 	if sum != want {
 		t.Errorf("summary %+v, want %+v", sum, want)
 	}
