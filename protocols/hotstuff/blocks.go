@@ -112,6 +112,9 @@ func (c *Core) onProposal(from uint32, frame []byte) error {
 	if b.justify.view < c.highQC.view {
 		c.help(from) // a leader that missed QCs proposes on an old one
 	}
+	if c.missing[b.hash] == nil && c.heldInView(b.view, b.hash) {
+		return nil // a second block for the view: only if a QC names it, then fetched
+	}
 	if !c.addBlock(from, b, true) {
 		return nil // old, on a dead fork, or waiting for its parent
 	}
@@ -126,6 +129,19 @@ func (c *Core) onProposal(from uint32, frame []byte) error {
 		c.advance(b.view + 1) // nothing more to do in this view
 	}
 	return nil
+}
+
+// heldInView reports whether a block of view v other than h is held. A
+// correct leader proposes one block per view; keeping only the first one a
+// leader sends for a view bounds what an equivocating leader can make
+// replicas hold until the next commit prunes it.
+func (c *Core) heldInView(v uint64, h hash) bool {
+	for _, b := range c.blocks {
+		if b.view == v && b.hash != h {
+			return true
+		}
+	}
+	return false
 }
 
 // safe is HotStuff's voting rule: the block extends the locked block, or

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/replbench/replbench/internal/wire"
+	"github.com/replbench/replbench/protocols"
 )
 
 // Scripted tests for the cases the randomised simulator reaches only by
@@ -255,4 +256,34 @@ func TestParentAfterItsChildren(t *testing.T) {
 		t.Fatalf("replica 3 did not catch up when the block came\n%s", c.status())
 	}
 	c.sameState(t)
+}
+
+// TestEquivocatingLeader: a leader sends more blocks for a view it already
+// proposed in. A replica keeps and votes for the first only, so a faulty
+// leader cannot make it hold blocks without end.
+func TestEquivocatingLeader(t *testing.T) {
+	c := newCluster(t, nil)
+	c.request(1, 1, "a")
+	var first msg
+	for _, m := range c.queue {
+		if m.to == 2 && isType(m, wire.TypeHSProposal) {
+			first = m
+		}
+	}
+	var p wire.HSProposal
+	if err := wire.DecodeHSProposal(first.frame, &p); err != nil {
+		t.Fatal(err)
+	}
+	core := c.cores[2]
+	var e protocols.Effects
+	core.Message(first.from, first.frame, &e)
+	for i := byte(0); i < 3; i++ {
+		other := wire.Seal(wire.AppendRequest(nil, &wire.Request{Client: 2, Seq: 1, Payload: []byte{i}}), nil)
+		q := p
+		q.Batch = wire.AppendFrame(nil, other)
+		core.Message(first.from, wire.Seal(wire.AppendHSProposal(nil, &q), nil), &e)
+	}
+	if core.Stats.Votes != 1 || core.BlocksHeld() != 2 {
+		t.Errorf("after 4 blocks for view %d: %d votes, %d blocks held (genesis and the first)", p.View, core.Stats.Votes, core.BlocksHeld())
+	}
 }
