@@ -45,9 +45,9 @@ type mutations struct {
 	staleLeader bool // take no QCs from new-views: a leader proposes on whatever QC it holds
 }
 
-// maxBackoff caps the pacemaker's doubling: replicas never run ahead of the
-// others on timeouts alone (see syncViews), so the cap costs no safety, and
-// it bounds how long a healed cluster waits.
+// maxBackoff caps the pacemaker's doubling. Doubling lets views outlast
+// slow links; replicas enter views together anyway (see syncViews), so
+// growth beyond 2^maxBackoff would only delay a cluster once it has healed.
 const maxBackoff = 4
 
 func (c *Config) fill() error {

@@ -10,13 +10,13 @@ import (
 // leader to be heard. A view ends for a replica when it sees the view's QC
 // (or a proposal of a later view), or when it has voted in it. A replica
 // with requests waiting that sees no progress for a view timeout asks to
-// leave its view: it broadcasts a new-view for the next one with its high
-// QC and stops voting in its current view, but stays there. (The next
-// view is the next leader's first: see viewsPerLeader.) It moves on
-// only when 2f+1 replicas asked for a later view (they will give their QCs
-// to its leader), and joins any request f+1 replicas made (one of them is
-// correct). So no replica runs ahead of the others on timeouts alone, and a
-// leader starts its view knowing the highest QC of 2f+1 replicas.
+// leave its view: it broadcasts a new-view for the next leader's first
+// view (see viewsPerLeader) with its high QC and stops voting in its
+// current view, but stays there. It moves on only when 2f+1 replicas
+// asked for a later view (they gave their QCs to its leader), and joins
+// any request f+1 replicas made (one of them is correct). So no replica
+// runs ahead of the others on timeouts alone, and a leader starts its view
+// knowing the highest QC of 2f+1 replicas.
 
 // advance enters view v if it is later than the current one.
 func (c *Core) advance(v uint64) {
