@@ -36,6 +36,15 @@ type Config struct {
 	Logger *slog.Logger
 	// Transport, when set, replaces the TCP transport (tests).
 	Transport func(h transport.Handler) (transport.Transport, error)
+	// Tap, if set, sees every frame the client sends and receives (capture
+	// files for msgdump).
+	Tap Tap
+}
+
+// Tap observes frames; msgdump.CaptureWriter is one.
+type Tap interface {
+	Sent(to keys.Principal, frame []byte)
+	Received(from keys.Principal, frame []byte)
 }
 
 // Stats counts what a client saw.
@@ -204,6 +213,9 @@ func (c *Client) seal(seq uint64, flags uint8, payload []byte) ([]byte, error) {
 }
 
 func (c *Client) send(to keys.Principal, frame []byte) {
+	if c.cfg.Tap != nil {
+		c.cfg.Tap.Sent(to, frame)
+	}
 	if err := c.tr.Send(to, frame); err != nil {
 		c.cfg.Logger.Debug("send", "to", to, "err", err)
 	}
@@ -211,6 +223,9 @@ func (c *Client) send(to keys.Principal, frame []byte) {
 
 // deliver handles a reply frame from a replica.
 func (c *Client) deliver(from keys.Principal, frame []byte) {
+	if c.cfg.Tap != nil {
+		c.cfg.Tap.Received(from, frame)
+	}
 	var r wire.Reply
 	if err := wire.DecodeReply(frame, &r); err != nil || from.Role != keys.RoleReplica || r.Replica != from.ID || r.Client != c.cfg.ID {
 		c.bad()

@@ -52,6 +52,7 @@ type Replica struct {
 
 	requests, messages, badAuth, malformed, impersonate, sendErrors, replies, unneeded atomic.Uint64
 	gate                                                                               *pbft.Gate
+	tap                                                                                Tap
 
 	// Owned by the core goroutine.
 	eff      protocols.Effects
@@ -65,9 +66,17 @@ type inbound struct {
 	frame []byte
 }
 
+// Tap observes frames as they arrive; msgdump.CaptureWriter is one.
+type Tap interface {
+	Received(from keys.Principal, frame []byte)
+}
+
 // Options carries what New cannot derive from the cluster file.
 type Options struct {
 	Logger *slog.Logger
+	// Tap, if set, sees every frame that arrives, before verification, so
+	// forged and malformed ones are recorded too (capture files for msgdump).
+	Tap Tap
 	// Transport, when set, is used instead of a TCP listener (tests); its
 	// handler must be the Replica's Deliver method.
 	Transport func(h transport.Handler) (transport.Transport, error)
@@ -138,7 +147,7 @@ func New(cfg *cluster.Config, id uint32, opt Options) (*Replica, error) {
 	}
 	r := &Replica{
 		id: id, cfg: cfg, core: core, peerAuth: peerAuth, clientAuth: clientAuth, log: log,
-		inbox: make(chan inbound, 4096), gate: gate,
+		inbox: make(chan inbound, 4096), gate: gate, tap: opt.Tap,
 	}
 	switch cfg.Protocol {
 	case "pbft":
@@ -179,6 +188,9 @@ func New(cfg *cluster.Config, id uint32, opt Options) (*Replica, error) {
 // Deliver verifies one frame from an authenticated connection and queues it
 // for the core. It runs on transport goroutines, in parallel across peers.
 func (r *Replica) Deliver(from keys.Principal, frame []byte) {
+	if r.tap != nil {
+		r.tap.Received(from, frame)
+	}
 	t, _, err := wire.ParseHeader(frame, r.cfg.MaxFrame)
 	if err != nil {
 		r.malformed.Add(1)

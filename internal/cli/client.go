@@ -16,7 +16,9 @@ import (
 	"github.com/replbench/replbench/clients"
 	"github.com/replbench/replbench/internal/cluster"
 	"github.com/replbench/replbench/internal/orchestrate"
+	"github.com/replbench/replbench/keys"
 	"github.com/replbench/replbench/loadgen"
+	"github.com/replbench/replbench/msgdump"
 )
 
 type clientFlags struct {
@@ -31,6 +33,9 @@ type clientFlags struct {
 	readRatio, theta       float64
 	keys                   int
 	seed                   uint64
+
+	capture  string
+	captures []*msgdump.CaptureWriter // closed when the command ends
 }
 
 func newClientCmd() *cobra.Command {
@@ -50,7 +55,7 @@ Workloads: fixed sends --payload zero bytes every time; ycsb sends gets and
 puts of the kv app (--payload is the value size), keys drawn from --keys
 keys by --distribution. Each client first puts its share of the keys once.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			if f.config == "" {
 				return fmt.Errorf("--config is required")
 			}
@@ -58,6 +63,13 @@ keys by --distribution. Each client first puts its share of the keys once.`,
 			if err != nil {
 				return err
 			}
+			defer func() {
+				for _, w := range f.captures {
+					if cerr := w.Close(); cerr != nil && err == nil {
+						err = fmt.Errorf("--capture: %w", cerr)
+					}
+				}
+			}()
 			if f.once != "" {
 				return runOnce(cmd, cfg, &f)
 			}
@@ -68,6 +80,7 @@ keys by --distribution. Each client first puts its share of the keys once.`,
 	fl.StringVar(&f.config, "config", "", "cluster file (JSON) written by 'replbench run'")
 	fl.StringVar(&f.out, "out", ".", "directory for latency.hlog and client.json")
 	fl.StringVar(&f.once, "once", "", "send this payload once, print the result and exit")
+	fl.StringVar(&f.capture, "capture", "", "write every frame the client sends and receives to this capture file (a directory of one file per client when --clients > 1); read it with 'replbench msgdump'")
 	fl.StringVar(&f.mode, "mode", "closed", "load mode: closed or open")
 	fl.IntVar(&f.first, "first", 0, "id of the first client (clients are first..first+clients-1)")
 	fl.IntVar(&f.count, "clients", 1, "number of clients, each with its own connections and keys")
@@ -93,9 +106,25 @@ func dialClient(ctx context.Context, cfg *cluster.Config, id int, f *clientFlags
 	if err != nil {
 		return nil, err
 	}
+	ccfg := clients.Config{Cluster: cfg, ID: uint32(id), Auth: auth, Timeout: f.timeout}
+	if f.capture != "" {
+		path := f.capture
+		if f.count > 1 { // one file per client in the directory --capture names
+			if err := os.MkdirAll(f.capture, 0o755); err != nil {
+				return nil, fmt.Errorf("--capture: %w", err)
+			}
+			path = msgdump.CaptureFile(f.capture, keys.Client(uint32(id)))
+		}
+		w, err := msgdump.CreateCapture(path, msgdump.CaptureHeader{Self: keys.Client(uint32(id)), Tool: "replbench " + Version + " client"})
+		if err != nil {
+			return nil, err
+		}
+		ccfg.Tap = w
+		f.captures = append(f.captures, w)
+	}
 	ctx, cancel := context.WithTimeout(ctx, f.connect)
 	defer cancel()
-	return clients.New(ctx, clients.Config{Cluster: cfg, ID: uint32(id), Auth: auth, Timeout: f.timeout})
+	return clients.New(ctx, ccfg)
 }
 
 func runOnce(cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -319,14 +320,16 @@ func freeAddr(t *testing.T) string {
 	return addrs[0]
 }
 
-// startReplica runs 'replbench replica' as a process until the test ends.
-func startReplica(t *testing.T, cfgPath string, id int) {
+// startReplica runs 'replbench replica' as a process until stop is called
+// or the test ends, and waits for its ready line.
+func startReplica(t *testing.T, cfgPath string, id int, extra ...string) (stop func()) {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(self, "replica", "--config", cfgPath, "--id", strconv.Itoa(id))
+	args := append([]string{"replica", "--config", cfgPath, "--id", strconv.Itoa(id)}, extra...)
+	cmd := exec.Command(self, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -336,45 +339,23 @@ func startReplica(t *testing.T, cfgPath string, id int) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		if err := cmd.Wait(); err != nil {
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || !ee.Exited() {
-				t.Errorf("replica did not exit cleanly: %v\n%s", err, stderr.String())
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			if err := cmd.Wait(); err != nil {
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) || !ee.Exited() {
+					t.Errorf("replica did not exit cleanly: %v\n%s", err, stderr.String())
+				}
 			}
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
 	buf := make([]byte, 256)
 	n, err := stdout.Read(buf)
 	if err != nil || !strings.HasPrefix(string(buf[:n]), "ready") {
 		t.Fatalf("replica not ready: %q %v\n%s", buf[:n], err, stderr.String())
 	}
-}
-
-// TestPBFTSchemesSpec runs the shipped PBFT spec (batch sizes 1, 10, 100 x
-// ed25519, ecdsa, rsa) with short points: every point must succeed, with
-// throughput and no errors.
-func TestPBFTSchemesSpec(t *testing.T) {
-	results := t.TempDir()
-	_, _, err := runCLI(context.Background(), "run", "../../experiments/pbft-schemes.yaml", "--results", results,
-		"--warmup", "300ms", "--duration", "700ms", "--cooldown", "100ms")
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	rows := readSummary(t, results, "pbft-schemes")
-	if len(rows) != 9 {
-		t.Fatalf("summary.csv has %d rows, want 9", len(rows))
-	}
-	for _, r := range rows {
-		if num(t, r, "throughput_ops") <= 0 || num(t, r, "errors") != 0 {
-			t.Errorf("point %s: throughput %s, errors %s", r["label"], r["throughput_ops"], r["errors"])
-		}
-		for i := 0; i < 4; i++ {
-			if num(t, r, fmt.Sprintf("rss_peak_mb_r%d", i)) <= 0 {
-				t.Errorf("point %s: no RSS for replica %d", r["label"], i)
-			}
-		}
-	}
-	assertNoChildren(t)
+	return stop
 }

@@ -10,12 +10,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/replbench/replbench/internal/cluster"
+	"github.com/replbench/replbench/keys"
+	"github.com/replbench/replbench/msgdump"
 	"github.com/replbench/replbench/replicas"
 )
 
 func newReplicaCmd() *cobra.Command {
 	var (
 		config, statsPath, logLevel string
+		captureDir                  string
 		id                          uint32
 	)
 	cmd := &cobra.Command{
@@ -38,7 +41,20 @@ listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("replica", id)
-			r, err := replicas.New(cfg, id, replicas.Options{Logger: log})
+			opts := replicas.Options{Logger: log}
+			if captureDir != "" {
+				if err := os.MkdirAll(captureDir, 0o755); err != nil {
+					return fmt.Errorf("--capture-dir: %w", err)
+				}
+				w, err := msgdump.CreateCapture(msgdump.CaptureFile(captureDir, keys.Replica(id)),
+					msgdump.CaptureHeader{Self: keys.Replica(id), Tool: "replbench " + Version + " replica"})
+				if err != nil {
+					return err
+				}
+				defer w.Close()
+				opts.Tap = w
+			}
+			r, err := replicas.New(cfg, id, opts)
 			if err != nil {
 				return err
 			}
@@ -72,5 +88,6 @@ listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
 	f.Uint32Var(&id, "id", 0, "this replica's id (0-based index into the cluster's replicas)")
 	f.StringVar(&statsPath, "stats", "", "write the replica's counters as JSON to this file on exit")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&captureDir, "capture-dir", "", "write every frame this replica receives to DIR/replica-<id>.rbcap (read it with 'replbench msgdump')")
 	return cmd
 }

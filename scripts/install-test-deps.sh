@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what the full test suite needs beyond Go, from Debian's packages:
+# openssl (key interoperability tests), tcpdump (msgdump's real-capture
+# test), python3 (CI's summary.csv check). Needs root; installs only what is missing.
+set -euo pipefail
+missing=()
+command -v openssl >/dev/null || missing+=(openssl)
+command -v tcpdump >/dev/null || missing+=(tcpdump)
+command -v python3 >/dev/null || missing+=(python3-minimal)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
