@@ -46,6 +46,7 @@ func newCryptoCmd() *cobra.Command {
 		asJSON       bool
 		measuredPath string
 		ceilingKind  string
+		costsPath    string
 	)
 	cmd := &cobra.Command{
 		Use:   "crypto",
@@ -64,10 +65,13 @@ per batch (docs/crypto.md) and prices it with the measured costs:
 both capped by signing, which runs on each replica core's one goroutine.
 
 With --measured, the throughput a run of experiments/crypto-schemes.yaml
-recorded is printed and plotted next to the ceiling.`,
+recorded is printed and plotted next to the ceiling. With --costs, the
+costs come from an earlier --json output, so tables and figures can be
+redrawn without measuring again.`,
 		Example: "  replbench crypto\n" +
 			"  replbench crypto --schemes ed25519,hmac --sizes 100B,4KiB --plot crypto.png\n" +
-			"  replbench crypto --measured results/crypto-schemes/<run id> --plot schemes.png",
+			"  replbench crypto --json > crypto.json\n" +
+			"  replbench crypto --costs crypto.json --measured results/crypto-schemes/<run id> --plot schemes.png",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opt, err := cryptoOptions(schemes, sizes, replicas, rsaBits, duration, runs)
@@ -110,24 +114,33 @@ recorded is printed and plotted next to the ceiling.`,
 			}
 
 			errw := cmd.ErrOrStderr()
-			start := time.Now()
-			progress, done := cryptoProgress(errw)
-			opt.Progress = progress
-			costs, err := cryptocost.Measure(cmd.Context(), opt)
-			done()
-			if err != nil {
-				return err
+			report := cryptoReport{Machine: cryptocost.ThisMachine(), Runs: opt.Runs, Run: opt.Run.String(), Measured: measured}
+			if costsPath != "" {
+				prev, err := readCryptoReport(costsPath, opt.Schemes, cs)
+				if err != nil {
+					return err
+				}
+				report.Machine, report.Runs, report.Run, report.Costs = prev.Machine, prev.Runs, prev.Run, prev.Costs
+				opt.Replicas = prev.Costs[0].Replicas
+			} else {
+				start := time.Now()
+				progress, done := cryptoProgress(errw)
+				opt.Progress = progress
+				report.Costs, err = cryptocost.Measure(cmd.Context(), opt)
+				done()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(errw, "measured %d schemes in %.1fs\n", len(report.Costs), time.Since(start).Seconds())
 			}
-			fmt.Fprintf(errw, "measured %d schemes in %.1fs\n", len(costs), time.Since(start).Seconds())
+			costs := report.Costs
 
 			base := cryptocost.Deployment{Replicas: opt.Replicas, Payload: int(pl), Reply: int(rp),
 				CheckpointInterval: checkpoint, ClientScheme: cs, RSABits: rsaBits}
-			preds, err := predictAll(base, costs, batches, cores)
-			if err != nil {
+			if report.Predictions, err = predictAll(base, costs, batches, cores); err != nil {
 				return err
 			}
-			report := cryptoReport{Machine: cryptocost.ThisMachine(), Runs: opt.Runs, Run: opt.Run.String(),
-				Costs: costs, Predictions: preds, Measured: measured}
+			preds := report.Predictions
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
@@ -164,6 +177,7 @@ recorded is printed and plotted next to the ceiling.`,
 	f.StringVar(&plotPath, "plot", "", "also draw a figure to FILE (.png, .svg or .pdf)")
 	f.BoolVar(&asJSON, "json", false, "print JSON instead of tables")
 	f.StringVar(&measuredPath, "measured", "", "a run of experiments/crypto-schemes.yaml (directory or summary.csv) to compare with")
+	f.StringVar(&costsPath, "costs", "", "take the costs from a previous --json output instead of measuring")
 	f.StringVar(&ceilingKind, "ceiling", "", "ceiling to plot and compare: replica or host (default: host with --measured, else replica)")
 	return cmd
 }
@@ -203,6 +217,30 @@ func cryptoOptions(schemes, sizes []string, replicas, rsaBits int, duration time
 	}
 	opt.Run = duration / time.Duration(runs)
 	return opt, nil
+}
+
+// readCryptoReport reads the costs of an earlier --json output, keeping the
+// schemes asked for and the client scheme the ceilings need.
+func readCryptoReport(path string, schemes []keys.Scheme, client keys.Scheme) (cryptoReport, error) {
+	var r cryptoReport
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return r, fmt.Errorf("--costs: %w", err)
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return r, fmt.Errorf("--costs %s: not the JSON of replbench crypto --json: %w", path, err)
+	}
+	keep := r.Costs[:0]
+	for _, c := range r.Costs {
+		if slices.Contains(schemes, c.Scheme) {
+			keep = append(keep, c)
+		}
+	}
+	r.Costs = keep
+	if !slices.ContainsFunc(r.Costs, func(c cryptocost.Cost) bool { return c.Scheme == client }) {
+		return r, fmt.Errorf("--costs %s has no costs for %s, the clients' scheme", path, client)
+	}
+	return r, nil
 }
 
 // cryptoProgress reports each measurement on one rewritten line on a

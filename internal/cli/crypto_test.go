@@ -55,6 +55,30 @@ func TestCryptoJSON(t *testing.T) {
 	if ed, none := r.Predictions[0], r.Predictions[1]; ed.PerReplica >= none.PerReplica {
 		t.Errorf("ed25519 ceiling %v not below none's %v", ed.PerReplica, none.PerReplica)
 	}
+
+	// --costs redraws from this output without measuring: the same costs,
+	// hence the same ceilings, for the schemes asked for.
+	path := filepath.Join(t.TempDir(), "crypto.json")
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again, err := runCrypto(t, "--costs", path, "--schemes", "none", "--clients-scheme", "none", "--batch", "1,10", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r2 cryptoReport
+	if err := json.Unmarshal([]byte(again), &r2); err != nil {
+		t.Fatal(err)
+	}
+	if len(r2.Costs) != 1 || r2.Costs[0].Samples[0] != r.Costs[1].Samples[0] || r2.Machine != r.Machine {
+		t.Errorf("--costs: costs %+v, machine %+v; want none's %+v from %+v", r2.Costs, r2.Machine, r.Costs[1].Samples[0], r.Machine)
+	}
+	if len(r2.Predictions) != 4 || r2.Predictions[0] != r.Predictions[1] {
+		t.Errorf("--costs: predictions %+v, want as before %+v", r2.Predictions, r.Predictions[1])
+	}
+	if _, err := runCrypto(t, "--costs", path, "--clients-scheme", "hmac"); err == nil || !strings.Contains(err.Error(), "no costs for hmac") {
+		t.Errorf("--costs without the clients' scheme: %v", err)
+	}
 }
 
 func TestCryptoTableAndPlot(t *testing.T) {

@@ -21,6 +21,7 @@ type Measured struct {
 	Scheme     keys.Scheme `json:"scheme"`
 	Batch      int         `json:"batch"`
 	Throughput float64     `json:"throughput"` // requests/s, mean over repeats
+	Min, Max   float64     `json:"-"`          // lowest and highest repeat
 	Repeats    int         `json:"repeats"`
 }
 
@@ -93,11 +94,12 @@ func parseSummary(r io.Reader) ([]Measured, error) {
 		k := key{p, s, b}
 		m := sums[k]
 		if m == nil {
-			m = &Measured{Protocol: p, Scheme: s, Batch: b}
+			m = &Measured{Protocol: p, Scheme: s, Batch: b, Min: tp, Max: tp}
 			sums[k] = m
 			order = append(order, k)
 		}
 		m.Throughput += tp
+		m.Min, m.Max = min(m.Min, tp), max(m.Max, tp)
 		m.Repeats++
 	}
 	out := make([]Measured, 0, len(order))

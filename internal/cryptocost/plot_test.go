@@ -85,7 +85,7 @@ func TestFormat(t *testing.T) {
 	for _, tt := range []struct {
 		got, want string
 	}{
-		{FormatNs(3.04), "3.04 ns"}, {FormatNs(812), "812 ns"}, {FormatNs(23_150), "23.1 µs"}, {FormatNs(2_210_000), "2.21 ms"},
+		{FormatNs(0), "0 ns"}, {FormatNs(3.04), "3.04 ns"}, {FormatNs(812), "812 ns"}, {FormatNs(23_150), "23.1 µs"}, {FormatNs(2_210_000), "2.21 ms"},
 		{FormatRate(452.4), "452"}, {FormatRate(17_240), "17.2k"}, {FormatRate(1_234_000), "1.23M"}, {FormatRate(3e9), "3.00G"},
 	} {
 		if tt.got != tt.want {
@@ -105,8 +105,8 @@ func TestParseSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Measured{
-		{Protocol: PBFT, Scheme: keys.RSA, Batch: 1, Throughput: 200, Repeats: 2},
-		{Protocol: HotStuff, Scheme: keys.HMAC, Batch: 100, Throughput: 50000.5, Repeats: 1},
+		{Protocol: PBFT, Scheme: keys.RSA, Batch: 1, Throughput: 200, Min: 100, Max: 300, Repeats: 2},
+		{Protocol: HotStuff, Scheme: keys.HMAC, Batch: 100, Throughput: 50000.5, Min: 50000.5, Max: 50000.5, Repeats: 1},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v, want %+v", got, want)

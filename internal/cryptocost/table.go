@@ -160,6 +160,8 @@ func ceiling(r Rate, coreNs float64, marked *bool) string {
 // FormatNs writes nanoseconds with three significant digits in a fitting unit.
 func FormatNs(ns float64) string {
 	switch {
+	case ns == 0:
+		return "0 ns"
 	case ns >= 1e6:
 		return sig3(ns/1e6) + " ms"
 	case ns >= 1e3:
@@ -194,12 +196,17 @@ func sig3(v float64) string {
 	return fmt.Sprintf("%.2f", v)
 }
 
-// WriteComparison prints each measured point next to the ceiling predicted
-// for it (one host or per replica) and the fraction of it reached.
+// WriteComparison prints each measured point (the mean over its repeats,
+// with the lowest and highest) next to the ceiling predicted for it (one
+// host or per replica) and the fraction of it the mean reached.
 func WriteComparison(w io.Writer, measured []Measured, preds []Prediction, oneHost bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "protocol\tbatch\tscheme\tmeasured\tceiling\tof ceiling")
+	fmt.Fprintln(tw, "protocol\tbatch\tscheme\tmeasured\trepeats\tceiling\tof ceiling")
 	for _, m := range measured {
+		got := FormatRate(m.Throughput)
+		if m.Repeats > 1 {
+			got = fmt.Sprintf("%s (%s–%s)", got, FormatRate(m.Min), FormatRate(m.Max))
+		}
 		ceil, frac := "—", "—"
 		for _, p := range preds {
 			d := p.Deployment
@@ -215,7 +222,7 @@ func WriteComparison(w io.Writer, measured []Measured, preds []Prediction, oneHo
 				frac = fmt.Sprintf("%.0f%%", 100*m.Throughput/r)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", m.Protocol, m.Batch, m.Scheme, FormatRate(m.Throughput), ceil, frac)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\n", m.Protocol, m.Batch, m.Scheme, got, m.Repeats, ceil, frac)
 	}
 	return tw.Flush()
 }
