@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/replbench/replbench/internal/wire"
 	"github.com/replbench/replbench/keys"
@@ -102,9 +103,11 @@ func NewPlan(d Deployment) (Plan, error) {
 		{What: "sign requests", Op: Sign, Client: true, Bytes: m.request, Count: b},
 		{What: "verify replies", Op: Verify, Client: true, Bytes: m.reply, Count: b * float64(d.Replicas)},
 	}
-	// Every replica checks each request's authenticator once (on arrival
-	// at the primary, inside the pre-prepare or proposal elsewhere) and
-	// answers each request with a reply for its client alone.
+	// Every replica checks each request's authenticator: PBFT's on arrival
+	// at the primary and inside the pre-prepare at a backup; HotStuff's on
+	// arrival everywhere (clients send to all replicas) and again inside
+	// the proposal (see hotstuffRoles). Every replica answers each request
+	// with a reply for its client alone.
 	perRequest := []Work{
 		{What: "verify requests", Op: Verify, Client: true, Bytes: m.request, Count: b},
 		{What: "sign replies", Op: SignFor, Client: true, Bytes: m.reply, Count: b, OnCore: true},
@@ -158,14 +161,17 @@ func pbftRoles(d Deployment, m sizes, perRequest []Work) []Role {
 // a QC embeds it and under hmac each replica checks its own MAC in it. The
 // next leader verifies every vote that arrives, n-1 of them (its own comes
 // back unverified; HotStuff has no gate like PBFT's, so votes past the
-// quorum are verified too); every other replica verifies the proposal and
-// the 2f+1 votes of the QC inside it.
+// quorum are verified too); every other replica verifies the proposal, the
+// 2f+1 votes of the QC inside it and the requests of its batch, which it
+// also verified when they arrived: HotStuff clients send every request to
+// every replica.
 func hotstuffRoles(d Deployment, m sizes, perRequest []Work) []Role {
 	f, n := float64(d.F()), float64(d.Replicas)
-	vote := Work{What: "sign vote", Op: Sign, Bytes: m.vote, Count: 1, OnCore: true}
+	vote := Work{What: "sign vote", Op: Sign, Bytes: m.hsVote, Count: 1, OnCore: true}
 	checkProposal := []Work{
 		{What: "verify proposal", Op: Verify, Bytes: m.proposal, Count: 1},
-		{What: "verify QC", Op: Verify, Bytes: m.vote, Count: 2*f + 1},
+		{What: "verify QC", Op: Verify, Bytes: m.hsVote, Count: 2*f + 1},
+		{What: "verify requests in the proposal", Op: Verify, Client: true, Bytes: m.request, Count: float64(d.Batch)},
 	}
 	leader := Role{Name: "leader", Replicas: 1, Work: join(
 		[]Work{{What: "sign proposal", Op: Sign, Bytes: m.proposal, Count: 1, OnCore: true}, vote}, perRequest)}
@@ -173,7 +179,7 @@ func hotstuffRoles(d Deployment, m sizes, perRequest []Work) []Role {
 		return []Role{leader}
 	}
 	next := Role{Name: "next leader", Replicas: 1, Work: join(
-		[]Work{vote, {What: "verify votes", Op: Verify, Bytes: m.vote, Count: n - 1}}, checkProposal, perRequest)}
+		[]Work{vote, {What: "verify votes", Op: Verify, Bytes: m.hsVote, Count: n - 1}}, checkProposal, perRequest)}
 	roles := []Role{leader, next}
 	if d.Replicas > 2 {
 		roles = append(roles, Role{Name: "other", Replicas: d.Replicas - 2, Work: join([]Work{vote}, checkProposal, perRequest)})
@@ -191,13 +197,15 @@ func join(parts ...[]Work) []Work {
 
 // sizes are the lengths of the authenticated bytes of each message.
 type sizes struct {
-	request, reply, vote, checkpoint, prePrepare, proposal int
+	request, reply               int
+	vote, checkpoint, prePrepare int // PBFT
+	hsVote, proposal             int // HotStuff
 }
 
 // messageSizes encodes each message as the runtime would, so the model
-// prices the bytes the code authenticates. HotStuff's messages are
-// estimated from PBFT's: a vote is a PBFT vote, and a proposal is a
-// pre-prepare of the same batch plus a QC of 2f+1 sealed votes.
+// prices the bytes the code authenticates: a pre-prepare or a proposal
+// embeds the sealed requests of its batch, and a proposal the QC of 2f+1
+// sealed votes.
 func messageSizes(d Deployment) sizes {
 	replicaAuth := vectorSize(d.ReplicaScheme, d.Replicas, d.RSABits)
 	clientAuth := vectorSize(d.ClientScheme, d.Replicas, d.RSABits)
@@ -207,18 +215,21 @@ func messageSizes(d Deployment) sizes {
 	for range d.Batch {
 		batch = wire.AppendFrame(batch, sealedReq)
 	}
-	pp := wire.AppendPrePrepare(nil, &wire.PrePrepare{Batch: batch})
-	vote := wire.AppendVote(nil, wire.TypePrepare, &wire.Vote{})
-	sealedVote := len(vote) + replicaAuth + 2
-	qc := (2*d.F() + 1) * (4 + sealedVote)
+	hsVote := wire.AppendHSVote(nil, &wire.HSVote{})
+	sealedHSVote := wire.Seal(slices.Clone(hsVote), make([]byte, replicaAuth))
+	var votes []byte
+	for range 2*d.F() + 1 {
+		votes = wire.AppendFrame(votes, sealedHSVote)
+	}
 	signed := func(frame []byte) int { return len(wire.SignedBytes(frame)) }
 	return sizes{
 		request:    signed(req),
 		reply:      signed(wire.AppendReply(nil, &wire.Reply{Result: make([]byte, d.Reply)})),
-		vote:       signed(vote),
+		vote:       signed(wire.AppendVote(nil, wire.TypePrepare, &wire.Vote{})),
 		checkpoint: signed(wire.AppendCheckpoint(nil, &wire.Checkpoint{})),
-		prePrepare: signed(pp),
-		proposal:   signed(pp) + qc,
+		prePrepare: signed(wire.AppendPrePrepare(nil, &wire.PrePrepare{Batch: batch})),
+		hsVote:     signed(hsVote),
+		proposal:   signed(wire.AppendHSProposal(nil, &wire.HSProposal{Justify: wire.QC{Votes: votes}, Batch: batch})),
 	}
 }
 
