@@ -312,9 +312,9 @@ func (d *Dumper) dumpPcap(r io.Reader, ng bool, format string) error {
 		}
 		st.segments++
 		tcp.add(seg.src, seg.dst, segment{
-			seq: seg.tcp.Seq, data: seg.tcp.Payload, missing: seg.missing,
-			syn: seg.tcp.SYN, fin: seg.tcp.FIN, rst: seg.tcp.RST, time: pk.time,
-		}, seg.tcp.ACK)
+			seq: seg.seq, data: seg.payload, missing: seg.missing,
+			syn: seg.syn, fin: seg.fin, rst: seg.rst, time: pk.time,
+		}, seg.ack)
 	}
 }
 
