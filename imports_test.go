@@ -47,3 +47,20 @@ func TestImportRules(t *testing.T) {
 		t.Fatal("no protocol packages found: the rule checked nothing")
 	}
 }
+
+// TestBinaryLeavesOutHeavyPackages: every replbench process is one binary,
+// replicas included, so a package that builds large tables at init costs
+// every replica that memory. gopacket's layers build 6.5 MB of them.
+func TestBinaryLeavesOutHeavyPackages(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "./cmd/replbench").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, heavy := range []string{"github.com/google/gopacket/layers"} {
+		for _, dep := range strings.Fields(string(out)) {
+			if dep == heavy {
+				t.Errorf("the replbench binary links %s, which costs every process memory at start-up", heavy)
+			}
+		}
+	}
+}
