@@ -359,3 +359,31 @@ func startReplica(t *testing.T, cfgPath string, id int, extra ...string) (stop f
 	}
 	return stop
 }
+
+// TestProtocolsSpec runs the shipped comparison of unreplicated, PBFT and
+// HotStuff with short points: all 24 succeed with throughput and no errors.
+func TestProtocolsSpec(t *testing.T) {
+	results := t.TempDir()
+	_, _, err := runCLI(context.Background(), "run", "../../experiments/protocols.yaml", "--results", results,
+		"--warmup", "200ms", "--duration", "500ms", "--cooldown", "0s")
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	rows := readSummary(t, results, "protocols")
+	if len(rows) != 24 {
+		t.Fatalf("summary.csv has %d rows, want 24", len(rows))
+	}
+	seen := map[string]int{}
+	for _, r := range rows {
+		seen[r["protocol"]]++
+		if num(t, r, "throughput_ops") <= 0 || num(t, r, "errors") != 0 {
+			t.Errorf("point %s: throughput %s, errors %s", r["label"], r["throughput_ops"], r["errors"])
+		}
+	}
+	for _, p := range []string{"unreplicated", "pbft", "hotstuff"} {
+		if seen[p] != 8 {
+			t.Errorf("%d points of %s, want 8", seen[p], p)
+		}
+	}
+	assertNoChildren(t)
+}
