@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -18,7 +20,7 @@ import (
 func newReplicaCmd() *cobra.Command {
 	var (
 		config, statsPath, logLevel string
-		captureDir                  string
+		captureDir, profile         string
 		id                          uint32
 	)
 	cmd := &cobra.Command{
@@ -58,6 +60,13 @@ listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
 			if err != nil {
 				return err
 			}
+			if profile != "" {
+				stop, err := startCPUProfile(strings.ReplaceAll(profile, "%d", fmt.Sprint(id)))
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "ready %s\n", cfg.Replicas[id])
 			runErr := r.Run(cmd.Context())
 			closeErr := r.Close()
@@ -88,6 +97,23 @@ listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
 	f.Uint32Var(&id, "id", 0, "this replica's id (0-based index into the cluster's replicas)")
 	f.StringVar(&statsPath, "stats", "", "write the replica's counters as JSON to this file on exit")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&profile, "cpuprofile", os.Getenv("REPLBENCH_CPUPROFILE"), "write a CPU profile (pprof) of the replica to this file; %d in it becomes the replica id (default $REPLBENCH_CPUPROFILE, so 'run' can profile every replica)")
 	f.StringVar(&captureDir, "capture-dir", "", "write every frame this replica receives to DIR/replica-<id>.rbcap (read it with 'replbench msgdump')")
 	return cmd
+}
+
+// startCPUProfile profiles the process into path until the returned stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
