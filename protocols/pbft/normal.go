@@ -76,8 +76,16 @@ func count(votes []vote, d [wire.DigestSize]byte, known bool) int {
 	return n
 }
 
-// inWindow reports whether seq is within the watermarks.
+// inWindow reports whether seq is within the watermarks: the primary
+// proposes only there.
 func (c *Core) inWindow(seq uint64) bool { return seq > c.low && seq <= c.low+c.window }
+
+// canHold reports whether a message for seq is kept. Replicas hold one
+// window beyond the watermarks: a backup whose checkpoint is not stable
+// yet, a moment after the primary's became so, would otherwise drop the
+// primary's next pre-prepares and votes, and the batch would wait for a
+// resend. Twice the window still bounds the log.
+func (c *Core) canHold(seq uint64) bool { return seq > c.low && seq <= c.low+2*c.window }
 
 // enqueue adds a pending request to the primary's batch queue.
 func (c *Core) enqueue(k reqKey) {
@@ -131,14 +139,14 @@ func (c *Core) onPrePrepare(from uint32, frame []byte) error {
 	}
 	if m.View != c.view || c.changing {
 		if m.View > c.view || (m.View == c.view && c.changing) {
-			if c.inWindow(m.Seq) {
+			if c.canHold(m.Seq) {
 				c.vc.future[m.Seq] = frame // accept it once that view is installed
 			}
 			c.behind(from)
 		}
 		return nil
 	}
-	if from != c.primary(m.View) || !c.inWindow(m.Seq) {
+	if from != c.primary(m.View) || !c.canHold(m.Seq) {
 		return errReject
 	}
 	if d := sha256.Sum256(m.Batch); d != m.Digest {
@@ -189,7 +197,7 @@ func (c *Core) onVote(from uint32, frame []byte) error {
 		c.vc.relayTo(c, from, m.View)
 		return nil
 	}
-	if !c.inWindow(m.Seq) {
+	if !c.canHold(m.Seq) {
 		return nil // below the watermark: done; above: too far ahead to hold
 	}
 	if t == wire.TypePrepare && from == c.primary(m.View) {

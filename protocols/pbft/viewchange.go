@@ -370,7 +370,7 @@ func (c *Core) parseVC(frame []byte, m *wire.ViewChange) (*parsedVC, error) {
 		if err := wire.DecodePrePrepare(f, &pp); err != nil {
 			return errReject
 		}
-		if pp.View >= m.View || pp.Replica != c.primary(pp.View) || pp.Seq <= m.Stable || pp.Seq > m.Stable+c.window ||
+		if pp.View >= m.View || pp.Replica != c.primary(pp.View) || pp.Seq <= m.Stable || pp.Seq > m.Stable+2*c.window ||
 			p.certs[pp.Seq] != nil || sha256.Sum256(pp.Batch) != pp.Digest || checkBatch(pp.Batch) != nil {
 			return errReject
 		}
