@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/replbench/replbench/internal/cluster"
-	"github.com/replbench/replbench/internal/procstat"
 	"github.com/replbench/replbench/keys"
 	"github.com/replbench/replbench/msgdump"
 	"github.com/replbench/replbench/replicas"
@@ -22,7 +21,6 @@ func newReplicaCmd() *cobra.Command {
 	var (
 		config, statsPath, logLevel string
 		captureDir, profile         string
-		keepStartup                 bool
 		id                          uint32
 	)
 	cmd := &cobra.Command{
@@ -69,15 +67,6 @@ listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
 				}
 				defer stop()
 			}
-			if !keepStartup {
-				// Measure the replica, not the start-up of a binary that also
-				// holds the plotting and analysis commands (docs/architecture.md).
-				if err := procstat.ReleaseStartupPages(); err != nil {
-					log.Warn("start-up pages kept", "err", err)
-				} else if err := procstat.ResetPeak(); err != nil {
-					log.Warn("peak RSS not reset", "err", err)
-				}
-			}
 			fmt.Fprintf(cmd.OutOrStdout(), "ready %s\n", cfg.Replicas[id])
 			runErr := r.Run(cmd.Context())
 			closeErr := r.Close()
@@ -109,7 +98,6 @@ listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
 	f.StringVar(&statsPath, "stats", "", "write the replica's counters as JSON to this file on exit")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&profile, "cpuprofile", os.Getenv("REPLBENCH_CPUPROFILE"), "write a CPU profile (pprof) of the replica to this file; %d in it becomes the replica id (default $REPLBENCH_CPUPROFILE, so 'run' can profile every replica)")
-	f.BoolVar(&keepStartup, "keep-startup-pages", false, "do not hand back the pages start-up touched, nor reset the peak-RSS mark, before reporting ready")
 	f.StringVar(&captureDir, "capture-dir", "", "write every frame this replica receives to DIR/replica-<id>.rbcap (read it with 'replbench msgdump')")
 	return cmd
 }
