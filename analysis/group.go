@@ -138,6 +138,9 @@ func curves(runs []*Run, xKey string, xIsMetric bool, series string) []*curve {
 				keys = append(keys, k)
 			}
 		}
+		// Keys that follow from x (zipped with it, as load.outstanding with
+		// load.clients) move along a curve; they must not split it.
+		keys = independent(r, append([]string{skip}, keys...))[1:]
 		labelKeys := independent(r, keys)
 		byGroup := map[string]*curve{}
 		for _, p := range r.Points {
