@@ -23,6 +23,10 @@ type Measured struct {
 	Throughput float64     `json:"throughput"` // requests/s, mean over repeats
 	Min, Max   float64     `json:"-"`          // lowest and highest repeat
 	Repeats    int         `json:"repeats"`
+	// CPUPerRequest is the CPU time all replicas spent per completed
+	// request (cpu_s_total / completed), mean over repeats, in
+	// nanoseconds; 0 when the run did not record it.
+	CPUPerRequest float64 `json:"cpu_ns_per_request,omitempty"`
 }
 
 // summaryColumns are the summary.csv columns ReadSummary needs: the swept
@@ -67,6 +71,7 @@ func parseSummary(r io.Reader) ([]Measured, error) {
 		}
 		col[name] = i
 	}
+	cpu, completed := slices.Index(rows[0], "cpu_s_total"), slices.Index(rows[0], "completed")
 	type key struct {
 		p Protocol
 		s keys.Scheme
@@ -101,11 +106,19 @@ func parseSummary(r io.Reader) ([]Measured, error) {
 		m.Throughput += tp
 		m.Min, m.Max = min(m.Min, tp), max(m.Max, tp)
 		m.Repeats++
+		if cpu >= 0 && completed >= 0 {
+			c, err1 := strconv.ParseFloat(row[cpu], 64)
+			n, err2 := strconv.ParseFloat(row[completed], 64)
+			if err1 == nil && err2 == nil && n > 0 {
+				m.CPUPerRequest += c * 1e9 / n
+			}
+		}
 	}
 	out := make([]Measured, 0, len(order))
 	for _, k := range order {
 		m := *sums[k]
 		m.Throughput /= float64(m.Repeats)
+		m.CPUPerRequest /= float64(m.Repeats)
 		out = append(out, m)
 	}
 	return out, nil

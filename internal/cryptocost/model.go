@@ -265,9 +265,10 @@ type Prediction struct {
 	// replica; CoreNs the part of it that runs on the core's goroutine.
 	ReplicaNs float64 `json:"replica_ns_per_request"`
 	CoreNs    float64 `json:"core_ns_per_request"`
-	// HostNs adds up every replica and the clients: the machine's work per
-	// request when they all share it, as in a local run.
-	HostNs float64 `json:"host_ns_per_request"`
+	// ReplicasNs adds up every replica; HostNs adds the clients too: the
+	// machine's work per request when they all share it, as in a local run.
+	ReplicasNs float64 `json:"replicas_ns_per_request"`
+	HostNs     float64 `json:"host_ns_per_request"`
 	// PerReplica is the rate one replica can sustain with Cores cores to
 	// itself: min(Cores / ReplicaNs, 1 s / CoreNs). OneHost is the rate of
 	// the whole deployment on one machine of Cores cores.
@@ -341,13 +342,14 @@ func Predict(plan Plan, replica, client *Cost, cores float64) (Prediction, error
 			}
 		}
 	}
+	replicas := total.ns
 	for _, w := range plan.Clients {
 		total.ns += price(w)
 	}
 	b := float64(d.Batch)
 	p := Prediction{
 		Deployment: d, Cores: cores, Signs: bound.signs, Verifies: bound.verifies,
-		ReplicaNs: bound.ns / b, CoreNs: bound.core / b, HostNs: total.ns / b,
+		ReplicaNs: bound.ns / b, CoreNs: bound.core / b, ReplicasNs: replicas / b, HostNs: total.ns / b,
 	}
 	p.PerReplica = Rate(min(rate(cores, p.ReplicaNs), rate(1, p.CoreNs)))
 	p.OneHost = Rate(min(rate(cores, p.HostNs), rate(1, p.CoreNs)))

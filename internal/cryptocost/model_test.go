@@ -140,7 +140,8 @@ func TestPredict(t *testing.T) {
 		got, want float64
 	}{
 		{"signs", p.Signs, 2.001}, {"verifies", p.Verifies, 4.003},
-		{"replica ns", p.ReplicaNs, replicaNs}, {"core ns", p.CoreNs, coreNs}, {"host ns", p.HostNs, hostNs},
+		{"replica ns", p.ReplicaNs, replicaNs}, {"core ns", p.CoreNs, coreNs},
+		{"replicas ns", p.ReplicasNs, 4 * replicaNs}, {"host ns", p.HostNs, hostNs},
 		// Signing runs on the core's one goroutine: that bounds before 2 cores of everything do.
 		{"per replica", float64(p.PerReplica), 1e9 / coreNs},
 		{"one host", float64(p.OneHost), 2e9 / hostNs},

@@ -95,17 +95,17 @@ func TestFormat(t *testing.T) {
 }
 
 func TestParseSummary(t *testing.T) {
-	csv := "point,repeat,label,protocol,crypto.replicas,batch.size,throughput_ops,p50_us\n" +
-		"0,1,x,pbft,rsa,1,100.0,9\n" +
-		"0,2,x,pbft,rsa,1,300.0,9\n" +
-		"1,1,y,unreplicated,rsa,1,900.0,9\n" + // not modelled: skipped
-		"2,1,z,hotstuff,hmac,100,50000.5,9\n"
+	csv := "point,repeat,label,protocol,crypto.replicas,batch.size,throughput_ops,completed,cpu_s_total\n" +
+		"0,1,x,pbft,rsa,1,100.0,100,0.1\n" +
+		"0,2,x,pbft,rsa,1,300.0,300,0.6\n" +
+		"1,1,y,unreplicated,rsa,1,900.0,900,0.1\n" + // not modelled: skipped
+		"2,1,z,hotstuff,hmac,100,50000.5,0,0\n" // nothing completed: no CPU per request
 	got, err := parseSummary(strings.NewReader(csv))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Measured{
-		{Protocol: PBFT, Scheme: keys.RSA, Batch: 1, Throughput: 200, Min: 100, Max: 300, Repeats: 2},
+		{Protocol: PBFT, Scheme: keys.RSA, Batch: 1, Throughput: 200, Min: 100, Max: 300, Repeats: 2, CPUPerRequest: 1.5e6},
 		{Protocol: HotStuff, Scheme: keys.HMAC, Batch: 100, Throughput: 50000.5, Min: 50000.5, Max: 50000.5, Repeats: 1},
 	}
 	if len(got) != len(want) {

@@ -198,16 +198,21 @@ func sig3(v float64) string {
 
 // WriteComparison prints each measured point (the mean over its repeats,
 // with the lowest and highest) next to the ceiling predicted for it (one
-// host or per replica) and the fraction of it the mean reached.
+// host or per replica) and the fraction of it the mean reached; and, where
+// the run recorded CPU time, the replicas' CPU per request against the
+// part the model attributes to authentication.
 func WriteComparison(w io.Writer, measured []Measured, preds []Prediction, oneHost bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "protocol\tbatch\tscheme\tmeasured\trepeats\tceiling\tof ceiling")
+	fmt.Fprintln(tw, "protocol\tbatch\tscheme\tmeasured\trepeats\tceiling\tof ceiling\treplica CPU/request\tauthentication")
 	for _, m := range measured {
 		got := FormatRate(m.Throughput)
 		if m.Repeats > 1 {
 			got = fmt.Sprintf("%s (%s–%s)", got, FormatRate(m.Min), FormatRate(m.Max))
 		}
-		ceil, frac := "—", "—"
+		ceil, frac, cpu, auth := "—", "—", "—", "—"
+		if m.CPUPerRequest > 0 {
+			cpu = FormatNs(m.CPUPerRequest)
+		}
 		for _, p := range preds {
 			d := p.Deployment
 			if d.Protocol != m.Protocol || d.Batch != m.Batch || d.ReplicaScheme != m.Scheme {
@@ -221,8 +226,11 @@ func WriteComparison(w io.Writer, measured []Measured, preds []Prediction, oneHo
 			if !math.IsInf(r, 0) && r > 0 {
 				frac = fmt.Sprintf("%.0f%%", 100*m.Throughput/r)
 			}
+			if m.CPUPerRequest > 0 {
+				auth = fmt.Sprintf("%s (%.0f%%)", FormatNs(p.ReplicasNs), 100*p.ReplicasNs/m.CPUPerRequest)
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\n", m.Protocol, m.Batch, m.Scheme, got, m.Repeats, ceil, frac)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", m.Protocol, m.Batch, m.Scheme, got, m.Repeats, ceil, frac, cpu, auth)
 	}
 	return tw.Flush()
 }
