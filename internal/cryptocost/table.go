@@ -1,16 +1,15 @@
 package cryptocost
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"runtime"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/replbench/replbench/experiments"
+	"github.com/replbench/replbench/internal/procstat"
 	"github.com/replbench/replbench/keys"
 )
 
@@ -26,23 +25,8 @@ type Machine struct {
 
 // ThisMachine describes the machine the process runs on.
 func ThisMachine() Machine {
-	return Machine{CPU: cpuModel(), Cores: runtime.NumCPU(), OS: runtime.GOOS, Arch: runtime.GOARCH,
+	return Machine{CPU: procstat.CPUModel(), Cores: runtime.NumCPU(), OS: runtime.GOOS, Arch: runtime.GOARCH,
 		Go: runtime.Version(), Clock: CPUClock}
-}
-
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return "unknown"
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
 }
 
 // WriteCosts prints one row per scheme and size: sign and verify cost per

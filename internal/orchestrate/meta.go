@@ -1,7 +1,6 @@
 package orchestrate
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
 	"runtime"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/replbench/replbench/experiments"
+	"github.com/replbench/replbench/internal/procstat"
 )
 
 // Meta records what is needed to reproduce a run (meta.json).
@@ -39,7 +39,7 @@ func newMeta(spec *experiments.Spec, command []string) *Meta {
 	host, _ := os.Hostname()
 	m := &Meta{
 		Spec: spec.Name, Version: Version, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-		CPU: cpuModel(), Cores: runtime.NumCPU(), Hostname: host, Hosts: []string{"localhost"},
+		CPU: procstat.CPUModel(), Cores: runtime.NumCPU(), Hostname: host, Hosts: []string{"localhost"},
 		Seed: spec.Seed, Command: command, Start: time.Now().UTC(),
 	}
 	m.GitCommit, m.GitDirty = gitCommit()
@@ -70,19 +70,4 @@ func gitCommit() (string, bool) {
 	}
 	status, _ := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output()
 	return strings.TrimSpace(string(out)), len(strings.TrimSpace(string(status))) > 0
-}
-
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return runtime.GOARCH
 }
