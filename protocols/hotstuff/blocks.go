@@ -179,7 +179,7 @@ func (c *Core) addBlock(from uint32, b *block, fetchParent bool) bool {
 	}
 	c.blocks[b.hash] = b
 	for _, r := range b.reqs {
-		if _, done, old := c.sessions.lookup(r.key.client, r.key.seq); !done && !old {
+		if _, done, old := c.sessions.Lookup(r.key.client, r.key.seq); !done && !old {
 			c.addPending(r.key, r.frame) // should this branch be abandoned, another block carries it
 		}
 	}
@@ -250,14 +250,14 @@ func (c *Core) commit(b *block) {
 func (c *Core) execute(r *wire.Request) {
 	k := reqKey{r.Client, r.Seq}
 	delete(c.pending, k)
-	if res, done, old := c.sessions.lookup(r.Client, r.Seq); done || old {
+	if res, done, old := c.sessions.Lookup(r.Client, r.Seq); done || old {
 		if done {
 			c.out.Replies = append(c.out.Replies, protocols.Reply{Client: r.Client, Seq: r.Seq, View: c.view, Result: res})
 		}
 		return
 	}
 	result := c.cfg.App.Execute(nil, r.Payload)
-	c.sessions.record(r.Client, r.Seq, result)
+	c.sessions.Record(r.Client, r.Seq, result)
 	c.execs++
 	c.Stats.Executed++
 	c.out.Executed = append(c.out.Executed, protocols.Execution{Seq: c.execs, Client: r.Client, ReqSeq: r.Seq, Payload: r.Payload})

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/replbench/replbench/internal/wire"
+	"github.com/replbench/replbench/protocols"
 )
 
 // A replica that sees a block it lacks (the parent of a proposal, the block
@@ -216,7 +217,7 @@ func (c *Core) onBlocks(from uint32, frame []byte) error {
 // requests executed, the client sessions and the application's state.
 func (c *Core) snapshot() []byte {
 	s := binary.BigEndian.AppendUint64(nil, c.execs)
-	s = c.sessions.appendTo(s)
+	s = c.sessions.AppendTo(s)
 	return append(s, c.cfg.App.Snapshot()...)
 }
 
@@ -225,8 +226,8 @@ func (c *Core) install(b *block, snapshot []byte) error {
 	if len(snapshot) < 8 {
 		return errReject
 	}
-	var s sessions
-	rest, err := s.decode(snapshot[8:])
+	var s protocols.Sessions
+	rest, err := s.Decode(snapshot[8:])
 	if err != nil {
 		return errReject
 	}
@@ -242,7 +243,7 @@ func (c *Core) install(b *block, snapshot []byte) error {
 	}
 	c.Stats.StateTransfers++
 	for k := range c.pending {
-		if _, done, old := c.sessions.lookup(k.client, k.seq); done || old {
+		if _, done, old := c.sessions.Lookup(k.client, k.seq); done || old {
 			delete(c.pending, k)
 		}
 	}

@@ -101,7 +101,7 @@ type Core struct {
 	helped   []uint64 // per replica: tick it was last sent this replica's high QC
 
 	// Requests.
-	sessions sessions
+	sessions protocols.Sessions
 	pending  map[reqKey]*request // known, not executed
 	queue    []reqKey            // pending requests in arrival order (may hold executed ones)
 	execs    uint64              // requests executed: positions in the total order
@@ -149,7 +149,7 @@ func New(cfg Config) (*Core, error) {
 		pending: make(map[reqKey]*request),
 		missing: make(map[hash]*fetch),
 	}
-	c.sessions.init()
+	c.sessions.Init()
 	return c, nil
 }
 
@@ -216,12 +216,12 @@ const broadcast = ^uint32(0)
 // Request handles a client request (verified by the runtime).
 func (c *Core) Request(req *wire.Request, out *protocols.Effects) {
 	c.out = out
-	if res, ok, old := c.sessions.lookup(req.Client, req.Seq); ok {
+	if res, ok, old := c.sessions.Lookup(req.Client, req.Seq); ok {
 		// Executed already: answer a retransmission from the cache.
 		c.Stats.Duplicates++
 		out.Replies = append(out.Replies, protocols.Reply{Client: req.Client, Seq: req.Seq, View: c.view, Result: res})
 		return
-	} else if old || req.Seq > c.sessions.low(req.Client)+c.cfg.ClientWindow {
+	} else if old || req.Seq > c.sessions.Low(req.Client)+c.cfg.ClientWindow {
 		c.Stats.Rejected++
 		return
 	}

@@ -38,18 +38,17 @@ func (cp *checkpoints) init(n int) {
 // transferred snapshot is checked against a stable checkpoint directly.
 func (c *Core) snapshot() []byte {
 	b := binary.BigEndian.AppendUint64(nil, c.execs)
-	b = c.sessions.appendTo(b)
+	b = c.sessions.AppendTo(b)
 	return append(b, c.cfg.App.Snapshot()...)
 }
 
 func (c *Core) restore(snap []byte) error {
-	r := reader{b: snap}
-	execs := r.u64()
-	if !r.ok() {
-		return errSnapshot
+	if len(snap) < 8 {
+		return protocols.ErrSnapshot
 	}
-	var s sessions
-	rest, err := s.decode(r.b)
+	execs := binary.BigEndian.Uint64(snap)
+	var s protocols.Sessions
+	rest, err := s.Decode(snap[8:])
 	if err != nil {
 		return err
 	}
@@ -269,7 +268,7 @@ func (c *Core) onState(from uint32, frame []byte) error {
 	}
 	// Requests the snapshot covers are done.
 	for k := range c.pending {
-		if _, done, old := c.sessions.lookup(k.client, k.seq); done || old {
+		if _, done, old := c.sessions.Lookup(k.client, k.seq); done || old {
 			delete(c.pending, k)
 			delete(c.proposed, k)
 		}

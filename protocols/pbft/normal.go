@@ -328,14 +328,14 @@ func (c *Core) executeRequest(r *wire.Request) {
 	k := reqKey{r.Client, r.Seq}
 	delete(c.pending, k)
 	delete(c.proposed, k)
-	if res, done, old := c.sessions.lookup(r.Client, r.Seq); done || old {
+	if res, done, old := c.sessions.Lookup(r.Client, r.Seq); done || old {
 		if done {
 			c.out.Replies = append(c.out.Replies, protocols.Reply{Client: r.Client, Seq: r.Seq, View: c.view, Result: res})
 		}
 		return
 	}
 	result := c.cfg.App.Execute(nil, r.Payload)
-	c.sessions.record(r.Client, r.Seq, result)
+	c.sessions.Record(r.Client, r.Seq, result)
 	c.execs++
 	c.out.Executed = append(c.out.Executed, protocols.Execution{Seq: c.execs, Client: r.Client, ReqSeq: r.Seq, Payload: r.Payload})
 	c.out.Replies = append(c.out.Replies, protocols.Reply{Client: r.Client, Seq: r.Seq, View: c.view, Result: result})

@@ -96,7 +96,7 @@ type Core struct {
 	expect   map[uint64][wire.DigestSize]byte // digests a new view fixed for its first sequence numbers
 
 	// Requests.
-	sessions sessions
+	sessions protocols.Sessions
 	pending  map[reqKey]*request // known, not executed yet
 	queue    []reqKey            // primary: pending requests not yet in a batch, in arrival order
 	proposed map[reqKey]bool     // primary: in a batch of this view, not executed yet
@@ -148,7 +148,7 @@ func New(cfg Config) (*Core, error) {
 	}
 	c.period = uint64((cfg.CheckpointInterval + cfg.BatchSize - 1) / cfg.BatchSize)
 	c.window = 2 * c.period
-	c.sessions.init()
+	c.sessions.Init()
 	c.cps.init(c.n)
 	c.vc.init()
 	return c, nil
@@ -212,12 +212,12 @@ const broadcast = ^uint32(0)
 func (c *Core) Request(req *wire.Request, out *protocols.Effects) {
 	c.out = out
 	k := reqKey{req.Client, req.Seq}
-	if res, ok, old := c.sessions.lookup(req.Client, req.Seq); ok {
+	if res, ok, old := c.sessions.Lookup(req.Client, req.Seq); ok {
 		// Executed already: answer a retransmission from the cache.
 		c.Stats.Duplicates++
 		out.Replies = append(out.Replies, protocols.Reply{Client: req.Client, Seq: req.Seq, View: c.view, Result: res})
 		return
-	} else if old || req.Seq > c.sessions.low(req.Client)+c.cfg.ClientWindow {
+	} else if old || req.Seq > c.sessions.Low(req.Client)+c.cfg.ClientWindow {
 		c.Stats.Rejected++
 		return
 	}

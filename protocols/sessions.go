@@ -1,4 +1,4 @@
-package hotstuff
+package protocols
 
 import (
 	"encoding/binary"
@@ -6,13 +6,12 @@ import (
 	"sort"
 )
 
-// sessions is the replicated per-client table that makes execution
-// exactly-once: every request up to low has executed (its result cached for
+// Sessions is the replicated per-client table that makes execution
+// exactly-once, shared by the replicated cores: every request up to low has executed (its result cached for
 // retransmissions), and above holds results of requests that executed out
 // of order while earlier ones were still outstanding. It is part of the
-// state a snapshot carries, so a replica that transfers state dedups like
-// the rest. (PBFT keeps the same table; the cores share no code.)
-type sessions struct {
+// checkpointed state, so a replica that transfers state dedups like the rest.
+type Sessions struct {
 	m map[uint32]*session
 }
 
@@ -22,11 +21,11 @@ type session struct {
 	above     map[uint64][]byte
 }
 
-func (s *sessions) init() { s.m = make(map[uint32]*session) }
+func (s *Sessions) Init() { s.m = make(map[uint32]*session) }
 
-// lookup reports whether (client, seq) executed: done with its cached
+// Lookup reports whether (client, seq) executed: done with its cached
 // result, or old when it executed too long ago to have a result kept.
-func (s *sessions) lookup(client uint32, seq uint64) (result []byte, done, old bool) {
+func (s *Sessions) Lookup(client uint32, seq uint64) (result []byte, done, old bool) {
 	x := s.m[client]
 	switch {
 	case x == nil:
@@ -40,15 +39,16 @@ func (s *sessions) lookup(client uint32, seq uint64) (result []byte, done, old b
 	return r, ok, false
 }
 
-func (s *sessions) low(client uint32) uint64 {
+// Low is the client's request number up to which all executed.
+func (s *Sessions) Low(client uint32) uint64 {
 	if x := s.m[client]; x != nil {
 		return x.low
 	}
 	return 0
 }
 
-// record notes that (client, seq) executed with result.
-func (s *sessions) record(client uint32, seq uint64, result []byte) {
+// Record notes that (client, seq) executed with result.
+func (s *Sessions) Record(client uint32, seq uint64, result []byte) {
 	x := s.m[client]
 	if x == nil {
 		x = &session{}
@@ -72,9 +72,9 @@ func (s *sessions) record(client uint32, seq uint64, result []byte) {
 	}
 }
 
-// appendTo encodes the table deterministically (clients and sequence
+// AppendTo encodes the table deterministically (clients and sequence
 // numbers in order), for snapshots.
-func (s *sessions) appendTo(dst []byte) []byte {
+func (s *Sessions) AppendTo(dst []byte) []byte {
 	ids := make([]uint32, 0, len(s.m))
 	for id := range s.m {
 		ids = append(ids, id)
@@ -100,10 +100,11 @@ func (s *sessions) appendTo(dst []byte) []byte {
 	return dst
 }
 
-var errSnapshot = errors.New("hotstuff: malformed snapshot")
+// ErrSnapshot reports a snapshot that does not decode.
+var ErrSnapshot = errors.New("malformed snapshot")
 
-// decode replaces the table by the one encoded in b and returns the rest.
-func (s *sessions) decode(b []byte) ([]byte, error) {
+// Decode replaces the table by the one encoded in b and returns the rest.
+func (s *Sessions) Decode(b []byte) ([]byte, error) {
 	r := reader{b: b}
 	n := r.u32()
 	m := make(map[uint32]*session)
@@ -121,7 +122,7 @@ func (s *sessions) decode(b []byte) ([]byte, error) {
 		m[id] = x
 	}
 	if !r.ok() {
-		return nil, errSnapshot
+		return nil, ErrSnapshot
 	}
 	s.m = m
 	return r.b, nil
