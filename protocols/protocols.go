@@ -5,6 +5,8 @@
 package protocols
 
 import (
+	"fmt"
+
 	"github.com/replbench/replbench/internal/wire"
 	"github.com/replbench/replbench/keys"
 )
@@ -98,4 +100,19 @@ type Core interface {
 	Message(from uint32, frame []byte, out *Effects)
 	// Tick advances the core's clock by one tick.
 	Tick(out *Effects)
+}
+
+// VerifyEmbedded checks the authenticator of a sealed frame embedded in
+// another (a vote in a certificate, a request in a batch) as sent by its
+// own sender, a principal of role.
+func VerifyEmbedded(frame []byte, role keys.Role, auth keys.Authenticator) error {
+	sender, signed, a, err := wire.Open(frame)
+	if err != nil {
+		return err
+	}
+	from := keys.Principal{Role: role, ID: sender}
+	if err := auth.Verify(from, signed, a); err != nil {
+		return fmt.Errorf("embedded %v from %v: %w", wire.Type(frame[5]), from, err)
+	}
+	return nil
 }

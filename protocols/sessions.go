@@ -4,13 +4,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"sort"
+
+	"github.com/replbench/replbench/internal/wire"
 )
 
 // Sessions is the replicated per-client table that makes execution
-// exactly-once, shared by the replicated cores: every request up to low has executed (its result cached for
-// retransmissions), and above holds results of requests that executed out
-// of order while earlier ones were still outstanding. It is part of the
-// checkpointed state, so a replica that transfers state dedups like the rest.
+// exactly-once, shared by the replicated cores: every request up to low
+// has executed (its result cached for retransmissions), and above holds
+// results of requests that executed out of order while earlier ones were
+// still outstanding. It is part of the checkpointed state, so a replica
+// that transfers state dedups like the rest.
 type Sessions struct {
 	m map[uint32]*session
 }
@@ -172,4 +175,24 @@ func (r *reader) blob() []byte {
 		return nil
 	}
 	return append([]byte(nil), r.take(int(n))...)
+}
+
+// Execute runs request r on app exactly once. A request that executed
+// already is answered from the table (or, executed too long ago for its
+// result to be kept, not at all); a new one executes at position *execs+1
+// of the total order, is recorded, and is reported in out with its reply.
+// It reports whether r executed now.
+func (s *Sessions) Execute(app App, r *wire.Request, view uint64, execs *uint64, out *Effects) bool {
+	if res, done, old := s.Lookup(r.Client, r.Seq); done || old {
+		if done {
+			out.Replies = append(out.Replies, Reply{Client: r.Client, Seq: r.Seq, View: view, Result: res})
+		}
+		return false
+	}
+	result := app.Execute(nil, r.Payload)
+	s.Record(r.Client, r.Seq, result)
+	*execs++
+	out.Executed = append(out.Executed, Execution{Seq: *execs, Client: r.Client, ReqSeq: r.Seq, Payload: r.Payload})
+	out.Replies = append(out.Replies, Reply{Client: r.Client, Seq: r.Seq, View: view, Result: result})
+	return true
 }

@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/replbench/replbench/internal/wire"
-	"github.com/replbench/replbench/protocols"
 )
 
 type hash = [wire.DigestSize]byte
@@ -250,18 +249,9 @@ func (c *Core) commit(b *block) {
 func (c *Core) execute(r *wire.Request) {
 	k := reqKey{r.Client, r.Seq}
 	delete(c.pending, k)
-	if res, done, old := c.sessions.Lookup(r.Client, r.Seq); done || old {
-		if done {
-			c.out.Replies = append(c.out.Replies, protocols.Reply{Client: r.Client, Seq: r.Seq, View: c.view, Result: res})
-		}
-		return
+	if c.sessions.Execute(c.cfg.App, r, c.view, &c.execs, c.out) {
+		c.Stats.Executed++
 	}
-	result := c.cfg.App.Execute(nil, r.Payload)
-	c.sessions.Record(r.Client, r.Seq, result)
-	c.execs++
-	c.Stats.Executed++
-	c.out.Executed = append(c.out.Executed, protocols.Execution{Seq: c.execs, Client: r.Client, ReqSeq: r.Seq, Payload: r.Payload})
-	c.out.Replies = append(c.out.Replies, protocols.Reply{Client: r.Client, Seq: r.Seq, View: c.view, Result: result})
 }
 
 // prune drops every block that does not extend the committed block (its

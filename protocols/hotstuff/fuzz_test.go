@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/replbench/replbench/protocols"
+	"github.com/replbench/replbench/protocols/sim"
 )
 
 // FuzzCoreMessage hands a core arbitrary frames, as a faulty replica with a
@@ -41,7 +42,7 @@ func FuzzCoreMessage(f *testing.F) {
 }
 
 func mustNew(t *testing.T) *Core {
-	c, err := New(Config{ID: 2, N: 4, App: &testApp{}, BatchSize: 2})
+	c, err := New(Config{ID: 2, N: 4, App: sim.NewChainApp(), BatchSize: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,31 +2,13 @@ package hotstuff
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"fmt"
 	"testing"
 
 	"github.com/replbench/replbench/internal/wire"
 	"github.com/replbench/replbench/protocols"
+	"github.com/replbench/replbench/protocols/sim"
 )
-
-// testApp appends each operation to a running hash: results and digests
-// depend on the order of execution.
-type testApp struct{ state [32]byte }
-
-func (a *testApp) Execute(dst, op []byte) []byte {
-	a.state = sha256.Sum256(append(a.state[:], op...))
-	return append(dst, a.state[:8]...)
-}
-func (a *testApp) Snapshot() []byte { return append([]byte(nil), a.state[:]...) }
-func (a *testApp) Restore(s []byte) error {
-	if len(s) != 32 {
-		return fmt.Errorf("bad snapshot")
-	}
-	copy(a.state[:], s)
-	return nil
-}
-func (a *testApp) Digest() [32]byte { return a.state }
 
 type msg struct {
 	from, to uint32
@@ -38,7 +20,7 @@ type msg struct {
 type cluster struct {
 	t       *testing.T
 	cores   []*Core
-	apps    []*testApp
+	apps    []*sim.ChainApp
 	queue   []msg
 	replies map[uint64]map[uint32][]byte // request number -> replica -> result (client ids are not told apart)
 	down    map[uint32]bool
@@ -51,7 +33,7 @@ type cluster struct {
 func newCluster(t *testing.T, mod func(*Config)) *cluster {
 	c := &cluster{t: t, replies: make(map[uint64]map[uint32][]byte), down: make(map[uint32]bool)}
 	for i := 0; i < 4; i++ {
-		app := &testApp{}
+		app := sim.NewChainApp()
 		cfg := Config{ID: uint32(i), N: 4, App: app, BatchSize: 1, ViewTimeout: 50, FetchTimeout: 20}
 		if mod != nil {
 			mod(&cfg)
@@ -171,11 +153,10 @@ func (c *cluster) agreed(seq uint64) bool {
 func (c *cluster) sameState(t *testing.T) {
 	t.Helper()
 	for i, a := range c.cores {
+		_, ea := a.Committed()
 		for j, b := range c.cores[i+1:] {
-			if _, ea := a.Committed(); true {
-				if _, eb := b.Committed(); ea == eb && !bytes.Equal(c.apps[i].state[:], c.apps[i+1+j].state[:]) {
-					t.Errorf("replicas %d and %d executed %d requests but differ", i, i+1+j, ea)
-				}
+			if _, eb := b.Committed(); ea == eb && !bytes.Equal(c.apps[i].Snapshot(), c.apps[i+1+j].Snapshot()) {
+				t.Errorf("replicas %d and %d executed %d requests but differ", i, i+1+j, ea)
 			}
 		}
 	}

@@ -174,7 +174,7 @@ func TestLaggingReplicaCatchesUpByStateTransfer(t *testing.T) {
 	if lag.Stats.StateTransfers == 0 || executed(lag) != 25 {
 		t.Fatalf("replica 3 did not catch up by state transfer: %s (%+v)", lag.Status(), lag.Stats)
 	}
-	if c.apps[3].state != c.apps[0].state {
+	if c.apps[3].Digest() != c.apps[0].Digest() {
 		t.Fatal("replica 3's state after transfer differs from replica 0's")
 	}
 	// The client's last request is answered from the sessions, which the

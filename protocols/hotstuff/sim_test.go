@@ -1,12 +1,8 @@
 package hotstuff
 
 import (
-	"errors"
 	"os"
-	"runtime"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/replbench/replbench/protocols"
@@ -48,60 +44,11 @@ func simSeeds(t *testing.T) int {
 	return 10000
 }
 
-// runSeeds runs the configurations of seeds [first, first+n) on all cores
-// and returns the failures; it stops early once one satisfies last.
-func runSeeds(first uint64, n int, config func(seed uint64) sim.Config, last func(*sim.Failure) bool) []*sim.Failure {
-	var (
-		next     atomic.Uint64
-		done     atomic.Bool
-		mu       sync.Mutex
-		failures []*sim.Failure
-		wg       sync.WaitGroup
-	)
-	next.Store(first)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !done.Load() {
-				seed := next.Add(1) - 1
-				if seed >= first+uint64(n) {
-					return
-				}
-				_, err := sim.Run(config(seed))
-				var f *sim.Failure
-				if errors.As(err, &f) {
-					mu.Lock()
-					failures = append(failures, f)
-					mu.Unlock()
-					if last(f) {
-						done.Store(true)
-					}
-				} else if err != nil {
-					panic(err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return failures
-}
-
-func anyFailure(*sim.Failure) bool { return true }
-
-// faultMix cycles seeds through fault mixes: every fault together most of
-// the time, and each kind alone.
-func faultMix(seed uint64) sim.Faults {
-	mixes := []sim.Faults{sim.AllFaults, sim.AllFaults, sim.AllFaults, sim.Loss | sim.Dup | sim.Reorder,
-		sim.Crash, sim.Partition, sim.Crash | sim.Partition, sim.NoFaults}
-	return mixes[seed%uint64(len(mixes))]
-}
-
 // TestSimulation runs HotStuff under every fault mix for 10,000 seeds: no
 // safety violation, and every request completes once the faults stop.
 func TestSimulation(t *testing.T) {
 	n := simSeeds(t)
-	failures := runSeeds(1, n, func(seed uint64) sim.Config { return simConfig(seed, faultMix(seed), mutations{}) }, anyFailure)
+	failures := sim.RunSeeds(1, n, func(seed uint64) sim.Config { return simConfig(seed, sim.FaultMix(seed), mutations{}) }, sim.FirstFailure)
 	for _, f := range failures {
 		t.Errorf("%v\n%s", f, f.Details())
 	}
@@ -141,9 +88,9 @@ func busy(cfg sim.Config) sim.Config {
 // safety or liveness: the locked replicas refuse their blocks.
 func TestStaleLeadersAreSafe(t *testing.T) {
 	n := min(simSeeds(t), 1000)
-	failures := runSeeds(1, n, func(seed uint64) sim.Config {
-		return busy(simConfig(seed, faultMix(seed), mutations{staleLeader: true}))
-	}, anyFailure)
+	failures := sim.RunSeeds(1, n, func(seed uint64) sim.Config {
+		return busy(simConfig(seed, sim.FaultMix(seed), mutations{staleLeader: true}))
+	}, sim.FirstFailure)
 	for _, f := range failures {
 		t.Errorf("%v\n%s", f, f.Details())
 	}
@@ -162,7 +109,7 @@ func TestMutationsAreCaught(t *testing.T) {
 	} {
 		t.Run(m.name, func(t *testing.T) {
 			safety := func(f *sim.Failure) bool { return f.Kind == sim.Safety }
-			failures := runSeeds(1, 1000, func(seed uint64) sim.Config {
+			failures := sim.RunSeeds(1, 1000, func(seed uint64) sim.Config {
 				return busy(simConfig(seed, sim.AllFaults, m.mut))
 			}, safety)
 			for _, f := range failures {

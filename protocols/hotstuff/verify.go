@@ -1,10 +1,9 @@
 package hotstuff
 
 import (
-	"fmt"
-
 	"github.com/replbench/replbench/internal/wire"
 	"github.com/replbench/replbench/keys"
+	"github.com/replbench/replbench/protocols"
 )
 
 // Verify checks the authenticators embedded in a HotStuff frame, after the
@@ -27,7 +26,7 @@ func Verify(frame []byte, replicas, clients keys.Authenticator) error {
 		if err := verifyQC(&m.Justify, replicas); err != nil {
 			return err
 		}
-		return m.Batch.Each(func(f []byte) error { return verifyOne(f, keys.RoleClient, clients) })
+		return m.Batch.Each(func(f []byte) error { return protocols.VerifyEmbedded(f, keys.RoleClient, clients) })
 	case wire.TypeHSNewView:
 		var m wire.HSNewView
 		if err := wire.DecodeHSNewView(frame, &m); err != nil {
@@ -43,7 +42,7 @@ func Verify(frame []byte, replicas, clients keys.Authenticator) error {
 			if len(f) < wire.HeaderSize || wire.Type(f[5]) != wire.TypeHSProposal {
 				return errReject
 			}
-			if err := verifyOne(f, keys.RoleReplica, replicas); err != nil {
+			if err := protocols.VerifyEmbedded(f, keys.RoleReplica, replicas); err != nil {
 				return err
 			}
 			return Verify(f, replicas, clients)
@@ -53,17 +52,5 @@ func Verify(frame []byte, replicas, clients keys.Authenticator) error {
 }
 
 func verifyQC(q *wire.QC, replicas keys.Authenticator) error {
-	return q.Votes.Each(func(f []byte) error { return verifyOne(f, keys.RoleReplica, replicas) })
-}
-
-// verifyOne checks one embedded frame's authenticator as sent by its sender.
-func verifyOne(frame []byte, role keys.Role, auth keys.Authenticator) error {
-	sender, signed, a, err := wire.Open(frame)
-	if err != nil {
-		return err
-	}
-	if err := auth.Verify(keys.Principal{Role: role, ID: sender}, signed, a); err != nil {
-		return fmt.Errorf("embedded %v from %v: %w", wire.Type(frame[5]), keys.Principal{Role: role, ID: sender}, err)
-	}
-	return nil
+	return q.Votes.Each(func(f []byte) error { return protocols.VerifyEmbedded(f, keys.RoleReplica, replicas) })
 }

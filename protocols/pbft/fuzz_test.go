@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/replbench/replbench/protocols"
+	"github.com/replbench/replbench/protocols/sim"
 )
 
 // FuzzCoreMessage hands a core arbitrary frames, as a faulty replica with a
@@ -26,7 +27,7 @@ func FuzzCoreMessage(f *testing.F) {
 		f.Add(uint8(1), fr)
 	}
 	f.Fuzz(func(t *testing.T, from uint8, frame []byte) {
-		core, err := New(Config{ID: 2, N: 4, App: &testApp{}, BatchSize: 2, CheckpointInterval: 4})
+		core, err := New(Config{ID: 2, N: 4, App: sim.NewChainApp(), BatchSize: 2, CheckpointInterval: 4})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,31 +1,13 @@
 package pbft
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"testing"
 
 	"github.com/replbench/replbench/internal/wire"
 	"github.com/replbench/replbench/protocols"
+	"github.com/replbench/replbench/protocols/sim"
 )
-
-// testApp appends each operation to a running hash: results and digests
-// depend on the order of execution.
-type testApp struct{ state [32]byte }
-
-func (a *testApp) Execute(dst, op []byte) []byte {
-	a.state = sha256.Sum256(append(a.state[:], op...))
-	return append(dst, a.state[:8]...)
-}
-func (a *testApp) Snapshot() []byte { return append([]byte(nil), a.state[:]...) }
-func (a *testApp) Restore(s []byte) error {
-	if len(s) != 32 {
-		return fmt.Errorf("bad snapshot")
-	}
-	copy(a.state[:], s)
-	return nil
-}
-func (a *testApp) Digest() [32]byte { return a.state }
 
 type msg struct {
 	from, to uint32
@@ -46,7 +28,7 @@ type cluster struct {
 func newCluster(t *testing.T, n int, mod func(*Config)) *cluster {
 	c := &cluster{t: t, replies: make(map[uint64]map[uint32][]byte), down: make(map[uint32]bool)}
 	for i := 0; i < n; i++ {
-		cfg := Config{ID: uint32(i), N: n, App: &testApp{}, BatchSize: 1, CheckpointInterval: 4, ViewChangeTimeout: 50}
+		cfg := Config{ID: uint32(i), N: n, App: sim.NewChainApp(), BatchSize: 1, CheckpointInterval: 4, ViewChangeTimeout: 50}
 		if mod != nil {
 			mod(&cfg)
 		}

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 
 	"github.com/replbench/replbench/internal/wire"
-	"github.com/replbench/replbench/protocols"
 )
 
 // entry is the log slot of one sequence number.
@@ -328,15 +327,5 @@ func (c *Core) executeRequest(r *wire.Request) {
 	k := reqKey{r.Client, r.Seq}
 	delete(c.pending, k)
 	delete(c.proposed, k)
-	if res, done, old := c.sessions.Lookup(r.Client, r.Seq); done || old {
-		if done {
-			c.out.Replies = append(c.out.Replies, protocols.Reply{Client: r.Client, Seq: r.Seq, View: c.view, Result: res})
-		}
-		return
-	}
-	result := c.cfg.App.Execute(nil, r.Payload)
-	c.sessions.Record(r.Client, r.Seq, result)
-	c.execs++
-	c.out.Executed = append(c.out.Executed, protocols.Execution{Seq: c.execs, Client: r.Client, ReqSeq: r.Seq, Payload: r.Payload})
-	c.out.Replies = append(c.out.Replies, protocols.Reply{Client: r.Client, Seq: r.Seq, View: c.view, Result: result})
+	c.sessions.Execute(c.cfg.App, r, c.view, &c.execs, c.out)
 }

@@ -1,12 +1,8 @@
 package pbft
 
 import (
-	"errors"
 	"os"
-	"runtime"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/replbench/replbench/protocols"
@@ -47,57 +43,11 @@ func simSeeds(t *testing.T) int {
 	return 10000
 }
 
-// runSeeds runs seeds [first, first+n) on all cores and returns the
-// failures (at most max of them, lowest seeds first is not guaranteed).
-func runSeeds(first uint64, n int, faults func(seed uint64) sim.Faults, mutation string, stopAfter int) []*sim.Failure {
-	var (
-		next     atomic.Uint64
-		mu       sync.Mutex
-		failures []*sim.Failure
-		wg       sync.WaitGroup
-	)
-	next.Store(first)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				seed := next.Add(1) - 1
-				mu.Lock()
-				enough := len(failures) >= stopAfter
-				mu.Unlock()
-				if seed >= first+uint64(n) || enough {
-					return
-				}
-				_, err := sim.Run(simConfig(seed, faults(seed), mutation))
-				var f *sim.Failure
-				if errors.As(err, &f) {
-					mu.Lock()
-					failures = append(failures, f)
-					mu.Unlock()
-				} else if err != nil {
-					panic(err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return failures
-}
-
-// faultMix cycles seeds through fault mixes: every fault together most of
-// the time, and each kind alone.
-func faultMix(seed uint64) sim.Faults {
-	mixes := []sim.Faults{sim.AllFaults, sim.AllFaults, sim.AllFaults, sim.Loss | sim.Dup | sim.Reorder,
-		sim.Crash, sim.Partition, sim.Crash | sim.Partition, sim.NoFaults}
-	return mixes[seed%uint64(len(mixes))]
-}
-
 // TestSimulation runs PBFT under every fault mix for 10,000 seeds: no
 // safety violation, and every request completes once the faults stop.
 func TestSimulation(t *testing.T) {
 	n := simSeeds(t)
-	failures := runSeeds(1, n, faultMix, "", 1)
+	failures := sim.RunSeeds(1, n, func(seed uint64) sim.Config { return simConfig(seed, sim.FaultMix(seed), "") }, sim.FirstFailure)
 	for _, f := range failures {
 		t.Errorf("%v\n%s", f, f.Details())
 	}
@@ -118,7 +68,7 @@ func TestMutationsAreCaught(t *testing.T) {
 		{"new view drops prepared requests", "newview-drops-prepared"},
 	} {
 		t.Run(m.name, func(t *testing.T) {
-			failures := runSeeds(1, 5000, func(uint64) sim.Faults { return sim.AllFaults }, m.mutation, 1)
+			failures := sim.RunSeeds(1, 5000, func(seed uint64) sim.Config { return simConfig(seed, sim.AllFaults, m.mutation) }, sim.FirstFailure)
 			if len(failures) == 0 {
 				t.Fatalf("5000 seeds did not catch the mutation %q", m.mutation)
 			}

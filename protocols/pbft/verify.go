@@ -1,10 +1,9 @@
 package pbft
 
 import (
-	"fmt"
-
 	"github.com/replbench/replbench/internal/wire"
 	"github.com/replbench/replbench/keys"
+	"github.com/replbench/replbench/protocols"
 )
 
 // Verify checks the authenticators embedded in a PBFT frame, after the
@@ -23,7 +22,7 @@ func Verify(frame []byte, replicas, clients keys.Authenticator) error {
 		if err := wire.DecodePrePrepare(frame, &m); err != nil {
 			return err
 		}
-		return m.Batch.Each(func(f []byte) error { return verifyOne(f, keys.RoleClient, clients) })
+		return m.Batch.Each(func(f []byte) error { return protocols.VerifyEmbedded(f, keys.RoleClient, clients) })
 	case wire.TypeViewChange:
 		return verifyViewChange(frame, replicas, clients)
 	case wire.TypeNewView:
@@ -32,7 +31,7 @@ func Verify(frame []byte, replicas, clients keys.Authenticator) error {
 			return err
 		}
 		return m.ViewChanges.Each(func(f []byte) error {
-			if err := verifyOne(f, keys.RoleReplica, replicas); err != nil {
+			if err := protocols.VerifyEmbedded(f, keys.RoleReplica, replicas); err != nil {
 				return err
 			}
 			return verifyViewChange(f, replicas, clients)
@@ -42,7 +41,7 @@ func Verify(frame []byte, replicas, clients keys.Authenticator) error {
 		if err := wire.DecodeState(frame, &m); err != nil {
 			return err
 		}
-		return m.Checkpoints.Each(func(f []byte) error { return verifyOne(f, keys.RoleReplica, replicas) })
+		return m.Checkpoints.Each(func(f []byte) error { return protocols.VerifyEmbedded(f, keys.RoleReplica, replicas) })
 	}
 	return nil // the other types embed nothing
 }
@@ -52,7 +51,7 @@ func verifyViewChange(frame []byte, replicas, clients keys.Authenticator) error 
 	if err := wire.DecodeViewChange(frame, &m); err != nil {
 		return err
 	}
-	replica := func(f []byte) error { return verifyOne(f, keys.RoleReplica, replicas) }
+	replica := func(f []byte) error { return protocols.VerifyEmbedded(f, keys.RoleReplica, replicas) }
 	if err := m.Checkpoints.Each(replica); err != nil {
 		return err
 	}
@@ -65,16 +64,4 @@ func verifyViewChange(frame []byte, replicas, clients keys.Authenticator) error 
 		}
 		return Verify(f, replicas, clients) // its batch's requests
 	})
-}
-
-// verifyOne checks one embedded frame's authenticator as sent by its sender.
-func verifyOne(frame []byte, role keys.Role, auth keys.Authenticator) error {
-	sender, signed, a, err := wire.Open(frame)
-	if err != nil {
-		return err
-	}
-	if err := auth.Verify(keys.Principal{Role: role, ID: sender}, signed, a); err != nil {
-		return fmt.Errorf("embedded %v from %v: %w", wire.Type(frame[5]), keys.Principal{Role: role, ID: sender}, err)
-	}
-	return nil
 }
