@@ -16,5 +16,8 @@ func TestMain(m *testing.M) {
 		os.Exit(cli.Main(os.Args[1:]))
 	}
 	os.Setenv(childEnv, "1") // inherited by the processes tests start
+	if self, err := os.Executable(); err == nil {
+		os.Setenv("REPLBENCH_BINARY", self) // replicas and clients run from this test binary
+	}
 	os.Exit(m.Run())
 }

@@ -11,10 +11,9 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-)
 
-// Version is replbench's version, set at build time with -ldflags "-X ...".
-var Version = "0.1.0-dev"
+	"github.com/replbench/replbench/internal/node"
+)
 
 // NewRoot returns the replbench command tree.
 func NewRoot() *cobra.Command {
@@ -26,15 +25,15 @@ func NewRoot() *cobra.Command {
 histograms, throughput, replica memory and CPU, and writes results and figures.
 
 Start with:  replbench run experiments/quickstart.yaml`,
-		Version:       Version,
+		Version:       node.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.AddCommand(
 		newRunCmd(),
 		newKeygenCmd(),
-		newReplicaCmd(),
-		newClientCmd(),
+		node.NewReplicaCmd(),
+		node.NewClientCmd(),
 		newSimCmd(),
 		newCryptoCmd(),
 		newPlotCmd(),

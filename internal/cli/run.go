@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/replbench/replbench/experiments"
+	"github.com/replbench/replbench/internal/node"
 	"github.com/replbench/replbench/internal/orchestrate"
 )
 
@@ -39,9 +41,18 @@ points; --resume continues the newest run of the same spec.`,
 				return err
 			}
 			if binary == "" {
-				if binary, err = os.Executable(); err != nil {
-					return fmt.Errorf("find the replbench binary: %w", err)
+				binary = os.Getenv("REPLBENCH_BINARY")
+			}
+			if binary == "" {
+				bins, err := nodeBinaries(cmd)
+				if err != nil {
+					return err
 				}
+				b, err := bins.For(cmd.Context(), runtime.GOOS, runtime.GOARCH)
+				if err != nil {
+					return err
+				}
+				binary = b.Path
 			}
 			keysDir, err := os.MkdirTemp("", "replbench-keys-")
 			if err != nil {
@@ -49,7 +60,7 @@ points; --resume continues the newest run of the same spec.`,
 			}
 			defer os.RemoveAll(keysDir)
 			flags := cmd.Flags()
-			orchestrate.Version = Version
+			orchestrate.Version = node.Version
 			sum, err := orchestrate.Run(cmd.Context(), orchestrate.Options{
 				SpecPath: args[0],
 				Spec:     spec,
@@ -91,6 +102,21 @@ points; --resume continues the newest run of the same spec.`,
 	f.DurationVar(&warmup, "warmup", 0, "override every point's warm-up")
 	f.DurationVar(&cooldown, "cooldown", 0, "override every point's cool-down")
 	f.IntVar(&repeat, "repeat", 0, "override how often every point is repeated")
-	f.StringVar(&binary, "binary", "", "replbench binary to start replicas and clients with (default: this one)")
+	f.StringVar(&binary, "binary", "", "binary to start replicas and clients with (default $REPLBENCH_BINARY, else replbench-node built from the source tree, else this replbench)")
 	return cmd
+}
+
+// nodeBinaries provides replbench-node binaries: built from the source tree
+// when replbench runs inside one (a replica then links no plotting code and
+// its memory is its own), else this executable for its own platform.
+func nodeBinaries(cmd *cobra.Command) (*orchestrate.Binaries, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the replbench binary: %w", err)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	return &orchestrate.Binaries{CacheDir: filepath.Join(cache, "replbench"), Fallback: self, Log: cmd.ErrOrStderr()}, nil
 }

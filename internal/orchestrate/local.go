@@ -13,6 +13,7 @@ import (
 
 	"github.com/replbench/replbench/experiments"
 	"github.com/replbench/replbench/internal/cluster"
+	"github.com/replbench/replbench/internal/node"
 	"github.com/replbench/replbench/internal/procstat"
 	"github.com/replbench/replbench/keys"
 )
@@ -177,8 +178,8 @@ func (l *Local) Run(ctx context.Context, job *Job) (*PointResult, error) {
 	if err := errors.Join(stopErrs...); err != nil {
 		return nil, fmt.Errorf("replicas did not stop cleanly: %w", err)
 	}
-	var rep ClientReport
-	if err := ReadJSON(filepath.Join(job.Dir, "client.json"), &rep); err != nil {
+	var rep node.ClientReport
+	if err := node.ReadJSON(filepath.Join(job.Dir, "client.json"), &rep); err != nil {
 		return nil, fmt.Errorf("read load generator report: %w", err)
 	}
 	return buildResult(job, &rep, n, series), nil

@@ -129,3 +129,13 @@ func (p *progress) finish() {
 		fmt.Fprintf(p.w, "ran %d jobs in %v\n", len(p.jobs), time.Since(p.began).Round(time.Second))
 	}
 }
+
+// note prints a failure the run goes on after (--keep-going), above the bar.
+func (p *progress) note(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		_ = p.bar.Clear()
+	}
+	fmt.Fprintf(p.w, "%v\n(--keep-going: going on with the next job)\n", err)
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/replbench/replbench/internal/node"
 	"github.com/replbench/replbench/internal/procstat"
 	"github.com/replbench/replbench/loadgen"
 )
@@ -51,7 +52,7 @@ type TimelineRow struct {
 const mb = 1 << 20
 
 // buildResult joins the load generator's report with the replicas' samples.
-func buildResult(job *Job, rep *ClientReport, n int, series map[string]procstat.Series) *PointResult {
+func buildResult(job *Job, rep *node.ClientReport, n int, series map[string]procstat.Series) *PointResult {
 	res := &PointResult{
 		Point: job.Point, Repeat: job.Repeat, Label: job.Label, Start: rep.Start, End: rep.End,
 		Throughput: rep.Throughput, Completed: rep.Completed, Errors: rep.Errors + rep.Mismatches,

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/replbench/replbench/internal/node"
 	"github.com/replbench/replbench/internal/procstat"
 	"github.com/replbench/replbench/loadgen"
 )
@@ -15,7 +16,7 @@ import (
 func TestBuildResult(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	at := func(s float64) time.Time { return start.Add(time.Duration(s * float64(time.Second))) }
-	rep := &ClientReport{
+	rep := &node.ClientReport{
 		Start: start, End: at(4), Measure: [2]float64{1, 3}, Throughput: 100, Completed: 200,
 		Timeline: []loadgen.Second{
 			{T: 0, Length: 1, Phase: "warmup"}, {T: 1, Length: 1, Phase: "measure"},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/replbench/replbench/analysis"
 	"github.com/replbench/replbench/experiments"
+	"github.com/replbench/replbench/internal/node"
 )
 
 // Runner runs one job and returns its result.
@@ -31,10 +32,13 @@ type Options struct {
 	Spec     *experiments.Spec // parsed (and possibly overridden) spec
 	Results  string            // results root; the run goes to Results/<spec name>/<run id>
 	Resume   bool              // continue the newest run of this spec, skipping finished jobs
-	Runner   Runner
-	Progress io.Writer // progress on long work (stderr)
-	Out      io.Writer // the summary table (stdout)
-	Command  []string  // the command line, recorded in meta.json
+	// KeepGoing runs the remaining jobs after one fails (an unreachable
+	// host, a dead replica) instead of stopping; Ctrl-C always stops.
+	KeepGoing bool
+	Runner    Runner
+	Progress  io.Writer // progress on long work (stderr)
+	Out       io.Writer // the summary table (stdout)
+	Command   []string  // the command line, recorded in meta.json
 	// Override, when set, adjusts every expanded point before it runs (the
 	// CLI's --duration and similar flags); it is recorded in meta.json's command.
 	Override func(*experiments.Spec)
@@ -45,6 +49,7 @@ type Summary struct {
 	Dir      string
 	Results  []*PointResult
 	Skipped  int // jobs found finished by --resume
+	Failed   []error
 	Total    int
 	Finished bool
 }
@@ -84,7 +89,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return nil, err
 	}
 	meta := newMeta(opt.Spec, opt.Command)
-	if err := WriteJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
+	if err := node.WriteJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
 		return nil, err
 	}
 
@@ -103,7 +108,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		summaryPath := filepath.Join(job.Dir, "summary.json")
 		if opt.Resume {
 			var res PointResult
-			if ReadJSON(summaryPath, &res) == nil {
+			if node.ReadJSON(summaryPath, &res) == nil {
 				sum.Results = append(sum.Results, &res)
 				sum.Skipped++
 				prog.skip(i)
@@ -113,20 +118,33 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		prog.start(i)
 		res, err := opt.Runner.Run(ctx, job)
 		if err == nil {
-			err = errors.Join(writeTimeline(filepath.Join(job.Dir, "timeline.csv"), res), WriteJSON(summaryPath, res))
+			err = errors.Join(writeTimeline(filepath.Join(job.Dir, "timeline.csv"), res), node.WriteJSON(summaryPath, res))
 		}
 		if err != nil {
-			if ctx.Err() != nil {
+			interrupted := ctx.Err() != nil
+			if interrupted {
 				err = errInterrupted
 			}
-			runErr = fmt.Errorf("point %d/%d (%s, repeat %d): %w", i+1, len(jobs), job.Label, job.Repeat+1, err)
+			err = fmt.Errorf("point %d/%d (%s, repeat %d): %w", i+1, len(jobs), job.Label, job.Repeat+1, err)
 			prog.fail(i)
-			break
+			sum.Failed = append(sum.Failed, err)
+			_ = os.WriteFile(filepath.Join(job.Dir, "error.txt"), []byte(err.Error()+"\n"), 0o644)
+			if interrupted || !opt.KeepGoing {
+				break
+			}
+			prog.note(err)
+			continue
 		}
 		sum.Results = append(sum.Results, res)
 		prog.done(i, res)
 	}
 	prog.finish()
+	switch {
+	case len(sum.Failed) == 1:
+		runErr = sum.Failed[0]
+	case len(sum.Failed) > 1:
+		runErr = fmt.Errorf("%d jobs failed:\n%w", len(sum.Failed), errors.Join(sum.Failed...))
+	}
 	sum.Finished = runErr == nil
 
 	rows := make([][]string, 0, len(sum.Results))
@@ -138,7 +156,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	meta.End = time.Now().UTC()
 	meta.Finished = sum.Finished
-	if err := WriteJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
+	if err := node.WriteJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
 		return sum, errors.Join(runErr, err)
 	}
 	if opt.Out != nil {

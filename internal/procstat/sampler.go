@@ -38,6 +38,15 @@ func NewSampler(pids map[string]int, interval time.Duration) *Sampler {
 	return s
 }
 
+// NewSamplerFunc is NewSampler with another way to read a process: the
+// orchestrator reads processes on remote hosts over SSH.
+func NewSamplerFunc(pids map[string]int, interval time.Duration, read func(pid int) (Sample, error)) *Sampler {
+	t := time.NewTicker(interval)
+	s := start(pids, t.C, read)
+	s.ticker = t
+	return s
+}
+
 // StartSampler starts sampling pids, keyed by name, whenever tick delivers.
 func StartSampler(pids map[string]int, tick <-chan time.Time) *Sampler {
 	return start(pids, tick, Read)

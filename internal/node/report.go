@@ -1,4 +1,4 @@
-package orchestrate
+package node
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"github.com/replbench/replbench/loadgen"
 )
 
-// ClientReport is what a load generator process ('replbench client --out')
+// ClientReport is what a load generator process ('replbench client --out' or 'replbench-node client --out')
 // writes as client.json next to its latency.hlog.
 type ClientReport struct {
 	Start       time.Time        `json:"start"`

@@ -1,4 +1,4 @@
-package cli
+package node
 
 import (
 	"bytes"
@@ -15,7 +15,6 @@ import (
 
 	"github.com/replbench/replbench/clients"
 	"github.com/replbench/replbench/internal/cluster"
-	"github.com/replbench/replbench/internal/orchestrate"
 	"github.com/replbench/replbench/keys"
 	"github.com/replbench/replbench/loadgen"
 	"github.com/replbench/replbench/msgdump"
@@ -34,11 +33,13 @@ type clientFlags struct {
 	keys                   int
 	seed                   uint64
 
-	capture  string
-	captures []*msgdump.CaptureWriter // closed when the command ends
+	capture    string
+	watchStdin bool
+	captures   []*msgdump.CaptureWriter // closed when the command ends
 }
 
-func newClientCmd() *cobra.Command {
+// NewClientCmd returns the load generator command.
+func NewClientCmd() *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{
 		Use:   "client --config CLUSTER.json [--once PAYLOAD | load flags]",
@@ -70,10 +71,12 @@ keys by --distribution. Each client first puts its share of the keys once.`,
 					}
 				}
 			}()
+			ctx, cancel := lifeline(cmd, f.watchStdin)
+			defer cancel()
 			if f.once != "" {
-				return runOnce(cmd, cfg, &f)
+				return runOnce(ctx, cmd, cfg, &f)
 			}
-			return runLoad(cmd, cfg, &f)
+			return runLoad(ctx, cfg, &f)
 		},
 	}
 	fl := cmd.Flags()
@@ -97,6 +100,7 @@ keys by --distribution. Each client first puts its share of the keys once.`,
 	fl.IntVar(&f.keys, "keys", 1000, "ycsb: number of keys")
 	fl.StringVar(&f.distribution, "distribution", loadgen.Zipfian, "ycsb: key distribution, uniform or zipfian")
 	fl.Float64Var(&f.theta, "theta", loadgen.DefaultTheta, "ycsb: zipfian skew, in (0, 1)")
+	fl.BoolVar(&f.watchStdin, "watch-stdin", false, watchStdinUsage)
 	fl.Uint64Var(&f.seed, "seed", 1, "ycsb: seed of the clients' random streams")
 	return cmd
 }
@@ -127,13 +131,13 @@ func dialClient(ctx context.Context, cfg *cluster.Config, id int, f *clientFlags
 	return clients.New(ctx, ccfg)
 }
 
-func runOnce(cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
-	c, err := dialClient(cmd.Context(), cfg, f.first, f)
+func runOnce(ctx context.Context, cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
+	c, err := dialClient(ctx, cfg, f.first, f)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	res, err := c.Invoke(ctx, []byte(f.once))
 	if err != nil {
@@ -170,7 +174,7 @@ func (c caller) Call(payload []byte, done func(error)) {
 	})
 }
 
-func runLoad(cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
+func runLoad(ctx context.Context, cfg *cluster.Config, f *clientFlags) error {
 	if f.count < 1 || f.first < 0 || f.first+f.count > cfg.Clients {
 		return fmt.Errorf("clients %d..%d out of range: the cluster has %d client ids", f.first, f.first+f.count-1, cfg.Clients)
 	}
@@ -203,7 +207,7 @@ func runLoad(cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			cs[i], errs[i] = dialClient(cmd.Context(), cfg, f.first+i, f)
+			cs[i], errs[i] = dialClient(ctx, cfg, f.first+i, f)
 		}(i)
 	}
 	wg.Wait()
@@ -225,7 +229,7 @@ func runLoad(cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
 	for i, c := range cs {
 		callers[i] = caller{c: c, check: check, calls: &calls, mismatches: &mismatches}
 	}
-	res, err := loadgen.Run(cmd.Context(), callers, lc)
+	res, err := loadgen.Run(ctx, callers, lc)
 	if err != nil {
 		return err
 	}
@@ -240,7 +244,7 @@ func runLoad(cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
 	if err := hlog.Close(); err != nil {
 		return err
 	}
-	rep := orchestrate.ClientReport{
+	rep := ClientReport{
 		Start: res.Start, End: res.End,
 		Measure:    [2]float64{f.warmup.Seconds(), (f.warmup + f.duration).Seconds()},
 		Throughput: res.Throughput, Completed: res.Completed, Errors: res.Errors,
@@ -250,5 +254,5 @@ func runLoad(cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
 	for _, c := range cs {
 		rep.Clients = append(rep.Clients, c.Stats())
 	}
-	return orchestrate.WriteJSON(filepath.Join(f.out, "client.json"), rep)
+	return WriteJSON(filepath.Join(f.out, "client.json"), rep)
 }

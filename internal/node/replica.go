@@ -1,4 +1,4 @@
-package cli
+package node
 
 import (
 	"encoding/json"
@@ -17,11 +17,13 @@ import (
 	"github.com/replbench/replbench/replicas"
 )
 
-func newReplicaCmd() *cobra.Command {
+// NewReplicaCmd returns the replica command.
+func NewReplicaCmd() *cobra.Command {
 	var (
 		config, statsPath, logLevel string
 		captureDir, profile         string
 		id                          uint32
+		watchStdin                  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "replica --config CLUSTER.json --id N",
@@ -68,7 +70,9 @@ listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
 				defer stop()
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "ready %s\n", cfg.Replicas[id])
-			runErr := r.Run(cmd.Context())
+			ctx, cancel := lifeline(cmd, watchStdin)
+			defer cancel()
+			runErr := r.Run(ctx)
 			closeErr := r.Close()
 			log.Info("stopped", "stats", r.Stats(), "transport", r.TransportStats())
 			if statsPath != "" {
@@ -98,6 +102,7 @@ listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
 	f.StringVar(&statsPath, "stats", "", "write the replica's counters as JSON to this file on exit")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&profile, "cpuprofile", os.Getenv("REPLBENCH_CPUPROFILE"), "write a CPU profile (pprof) of the replica to this file; %d in it becomes the replica id (default $REPLBENCH_CPUPROFILE, so 'run' can profile every replica)")
+	f.BoolVar(&watchStdin, "watch-stdin", false, watchStdinUsage)
 	f.StringVar(&captureDir, "capture-dir", "", "write every frame this replica receives to DIR/replica-<id>.rbcap (read it with 'replbench msgdump')")
 	return cmd
 }

@@ -1,0 +1,133 @@
+package orchestrate
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// modulePath is the module replbench-node is built from.
+const modulePath = "github.com/replbench/replbench"
+
+// Binary is a replbench-node (or replbench) executable for one platform.
+type Binary struct {
+	Path string
+	Hash string // hex SHA-256 of the file: remote copies are named by it, so unchanged ones are not sent again
+	OS   string // GOOS
+	Arch string // GOARCH
+}
+
+// Binaries provides node binaries per platform: built from the module's
+// source with the go tool when the source is at hand (cross-compiled for
+// other platforms, CGO off so they run on any Linux), else the executable
+// given as the fallback, which serves its own platform only.
+type Binaries struct {
+	Source   string // module root; "" means FindSource from the working directory
+	CacheDir string // where built binaries are kept
+	Fallback string // used when there is no source or go tool (the running replbench)
+	Log      io.Writer
+
+	mu    sync.Mutex
+	built map[string]*Binary
+	errs  map[string]error
+}
+
+// For returns the binary for goos/goarch, building it on first use.
+func (b *Binaries) For(ctx context.Context, goos, goarch string) (*Binary, error) {
+	key := goos + "/" + goarch
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if bin, ok := b.built[key]; ok {
+		return bin, nil
+	}
+	if err, ok := b.errs[key]; ok {
+		return nil, err
+	}
+	bin, err := b.make(ctx, goos, goarch)
+	if b.built == nil {
+		b.built, b.errs = make(map[string]*Binary), make(map[string]error)
+	}
+	if err != nil {
+		b.errs[key] = err
+		return nil, err
+	}
+	b.built[key] = bin
+	return bin, nil
+}
+
+func (b *Binaries) make(ctx context.Context, goos, goarch string) (*Binary, error) {
+	src := b.Source
+	if src == "" {
+		src, _ = FindSource()
+	}
+	goTool, lookErr := exec.LookPath("go")
+	if src == "" || lookErr != nil {
+		if goos == runtime.GOOS && goarch == runtime.GOARCH && b.Fallback != "" {
+			return hashed(b.Fallback, goos, goarch)
+		}
+		why := "no replbench source tree above the working directory"
+		if src != "" {
+			why = "no go tool on PATH"
+		}
+		return nil, fmt.Errorf("need a replbench-node binary for %s/%s but cannot build one (%s); run replbench from its source tree with Go installed", goos, goarch, why)
+	}
+	if err := os.MkdirAll(b.CacheDir, 0o755); err != nil {
+		return nil, err
+	}
+	out := filepath.Join(b.CacheDir, fmt.Sprintf("replbench-node-%s-%s", goos, goarch))
+	if b.Log != nil {
+		fmt.Fprintf(b.Log, "building replbench-node for %s/%s\n", goos, goarch)
+	}
+	cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-o", out, "./cmd/replbench-node")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH="+goarch, "CGO_ENABLED=0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("build replbench-node for %s/%s in %s: %v: %s", goos, goarch, src, err, strings.TrimSpace(stderr.String()))
+	}
+	return hashed(out, goos, goarch)
+}
+
+func hashed(path, goos, goarch string) (*Binary, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("hash %s: %w", path, err)
+	}
+	return &Binary{Path: path, Hash: hex.EncodeToString(h.Sum(nil)), OS: goos, Arch: goarch}, nil
+}
+
+// FindSource returns the root of the replbench module containing the
+// working directory, or an error when there is none.
+func FindSource() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(bytes.TrimSpace(data), []byte("module "+modulePath+"\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no replbench source tree above the working directory")
+		}
+		dir = parent
+	}
+}
