@@ -125,6 +125,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			Handler:  c.deliver,
 			MaxFrame: cfg.Cluster.MaxFrame,
 			Logger:   cfg.Logger,
+			Link:     cfg.Cluster.Network.Shaper(keys.Client(cfg.ID)),
 		})
 		if err == nil {
 			c.tr = tcp

@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -92,6 +93,10 @@ func (d *decoder) mapping(n *yaml.Node, prefix string) {
 			d.leaf(f, v, path)
 			continue
 		}
+		if decode := structured[path]; decode != nil {
+			decode(d, v)
+			continue
+		}
 		if shorthand, ok := groups[path]; ok && prefix == "" {
 			switch {
 			case v.Kind == yaml.MappingNode:
@@ -112,10 +117,11 @@ func (d *decoder) mapping(n *yaml.Node, prefix string) {
 // unknownKey words the message for a key that is not in the schema, with a
 // guess at what was meant: a sibling a typo away, or the same name elsewhere.
 func unknownKey(prefix, key string) string {
+	paths := slices.Concat(leafPaths, slices.Sorted(maps.Keys(structured)))
 	siblings := topKeys
 	if prefix != "" {
 		siblings = nil
-		for _, p := range leafPaths {
+		for _, p := range paths {
 			if rest, ok := strings.CutPrefix(p, prefix+"."); ok {
 				siblings = append(siblings, rest)
 			}
@@ -124,7 +130,7 @@ func unknownKey(prefix, key string) string {
 	if s := suggest(key, siblings); s != "" {
 		return fmt.Sprintf("unknown key %q (did you mean %q?)", key, s)
 	}
-	for _, p := range leafPaths {
+	for _, p := range paths {
 		if p != join(prefix, key) && (p == key || strings.HasSuffix(p, "."+key)) {
 			return fmt.Sprintf("unknown key %q (did you mean %s?)", key, p)
 		}
@@ -174,6 +180,9 @@ func sweepField(path string) (*field, string) {
 			return nil, "cannot be swept: it names the results directory"
 		}
 		return f, ""
+	}
+	if structured[path] != nil {
+		return nil, "cannot be swept: it is not a single value"
 	}
 	if _, ok := groups[path]; ok {
 		var keys []string

@@ -69,12 +69,20 @@ var fields = []*field{
 	{path: "network.delay", def: "0ms", ge: "0s"},
 	{path: "network.jitter", def: "0ms", ge: "0s"},
 	{path: "network.loss", def: "0", ge: "0", lt: "1", why: "a fraction of messages"},
+	{path: "network.bandwidth", def: "0", ge: "0"},
 	{path: "hosts", def: `""`},
 }
 
 // groups are the keys whose value is a mapping of fields. shorthand names the
 // field a plain scalar stands for: "app: echo" means "app: {name: echo}".
 var groups = map[string]string{"app": "name", "crypto": "", "batch": "", "load": "", "network": ""}
+
+// structured keys hold lists or mappings of their own, each read by its own
+// decoder (network.go) rather than through the table; they cannot be swept.
+var structured = map[string]func(*decoder, *yaml.Node){
+	"network.links":  (*decoder).networkLinks,
+	"network.labels": (*decoder).networkLabels,
+}
 
 // special keys are top-level keys that are not configuration.
 var special = []string{"sweep", "zip", "figures"}
@@ -164,8 +172,9 @@ func names[T ~string](xs []T) []string {
 }
 
 var (
-	sizeType     = reflect.TypeOf(Size(0))
-	durationType = reflect.TypeOf(time.Duration(0))
+	sizeType      = reflect.TypeOf(Size(0))
+	durationType  = reflect.TypeOf(time.Duration(0))
+	bandwidthType = reflect.TypeOf(Bandwidth(0))
 )
 
 // want describes the values a field takes, for wrong-type messages.
@@ -177,6 +186,8 @@ func (f *field) want() string {
 		return "a size like 100B or 4KiB"
 	case f.typ == durationType:
 		return "a duration like 10s"
+	case f.typ == bandwidthType:
+		return "a bandwidth like 100Mbit"
 	}
 	switch f.typ.Kind() {
 	case reflect.Int, reflect.Uint64:
@@ -225,6 +236,23 @@ func (f *field) parse(n *yaml.Node) (reflect.Value, string) {
 			return v, fmt.Sprintf("bad duration %q (use e.g. 500ms, 10s, 1m30s)", n.Value)
 		}
 		v.SetInt(int64(d))
+	case f.typ == bandwidthType:
+		switch tag {
+		case "!!int", "!!float":
+			// Only 0 (unlimited) goes without a unit: bits or bytes would be a guess.
+			var x float64
+			if n.Decode(&x) != nil || x != 0 {
+				return v, fmt.Sprintf("bare number %s has no unit (write e.g. %sMbit or %skbit)", n.Value, n.Value, n.Value)
+			}
+		case "!!str":
+			b, err := ParseBandwidth(n.Value)
+			if err != nil {
+				return v, fmt.Sprintf("bad bandwidth %q (use e.g. 100Mbit, 1Gbit, 500kbit)", n.Value)
+			}
+			v.SetFloat(float64(b))
+		default:
+			return v, fmt.Sprintf("wrong type: want %s, got %s", f.want(), describe(n))
+		}
 	case f.typ.Kind() == reflect.String && f.enum == nil:
 		// Free text: a name like 2024 is a string too; an empty value is "".
 		if tag != "!!null" {
@@ -319,6 +347,8 @@ func format(v reflect.Value) *yaml.Node {
 		n.Value = Size(v.Int()).String()
 	case v.Type() == durationType:
 		n.Value = time.Duration(v.Int()).String()
+	case v.Type() == bandwidthType:
+		n.Value = Bandwidth(v.Float()).String()
 	case v.Kind() == reflect.String:
 		n.Value, n.Tag = v.String(), "!!str"
 	case v.Kind() == reflect.Int:

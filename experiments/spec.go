@@ -143,12 +143,18 @@ type Workload struct {
 	Theta        float64         `yaml:"theta"` // Zipfian skew, in (0, 1)
 }
 
-// Network is the link emulated inside the transport, applied one way on
-// every link.
+// Network is the link emulated inside the transport. Delay, Jitter, Loss
+// and Bandwidth apply to each direction of every link, unless an entry of
+// Links between the two ends' labels says otherwise.
 type Network struct {
-	Delay  time.Duration `yaml:"delay"`
-	Jitter time.Duration `yaml:"jitter"`
-	Loss   float64       `yaml:"loss"` // fraction of messages dropped, in [0, 1)
+	Delay     time.Duration `yaml:"delay"`
+	Jitter    time.Duration `yaml:"jitter"`    // uniform in ±Jitter; delay+jitter stays >= 0
+	Loss      float64       `yaml:"loss"`      // fraction of messages dropped, in [0, 1)
+	Bandwidth Bandwidth     `yaml:"bandwidth"` // per link and direction; 0 is unlimited
+	// Links set the link between two labels, both ways; the first that
+	// matches wins. Labels label the processes of a local run.
+	Links  []Link        `yaml:"links,omitempty"`
+	Labels NetworkLabels `yaml:"labels,omitempty"`
 }
 
 // Figure is one plot the plotting stage draws from the results. Its names

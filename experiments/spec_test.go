@@ -2,11 +2,15 @@ package experiments
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/replbench/replbench/keys"
 )
@@ -377,6 +381,9 @@ func TestSchemaMatchesStruct(t *testing.T) {
 	for _, f := range fields {
 		covered[f.path] = true
 	}
+	for p := range structured {
+		covered[p] = true
+	}
 	var walk func(t reflect.Type, prefix string)
 	var missing []string
 	walk = func(typ reflect.Type, prefix string) {
@@ -399,5 +406,215 @@ func TestSchemaMatchesStruct(t *testing.T) {
 	walk(reflect.TypeOf(Spec{}), "")
 	if len(missing) > 0 {
 		t.Errorf("Spec fields without a schema key: %v", missing)
+	}
+}
+
+func TestNetworkErrors(t *testing.T) {
+	link := func(body string) string { return "network:\n  links:\n    - " + body + "\n" }
+	tests := []struct {
+		name, src, want string
+	}{
+		{"unknown network key", "network: {dely: 1ms}\n",
+			`spec.yaml:1: network: unknown key "dely" (did you mean "delay"?)`},
+		{"unknown network key far from all", "network: {mtu: 1500}\n",
+			`spec.yaml:1: network: unknown key "mtu" (known: delay, jitter, loss, bandwidth, labels, links)`},
+		{"links at the top level", "links: []\n",
+			`spec.yaml:1: unknown key "links" (did you mean network.links?)`},
+		{"negative delay", "network: {delay: -1ms}\n",
+			`spec.yaml:1: network.delay: must be >= 0s, got -1ms`},
+		{"delay without unit", "network: {delay: 20}\n",
+			`spec.yaml:1: network.delay: bare number 20 has no unit (write e.g. 20s or 20ms)`},
+		{"bad bandwidth unit", "network: {bandwidth: 100MB}\n",
+			`spec.yaml:1: network.bandwidth: bad bandwidth "100MB" (use e.g. 100Mbit, 1Gbit, 500kbit)`},
+		{"bandwidth without unit", "network: {bandwidth: 100}\n",
+			`spec.yaml:1: network.bandwidth: bare number 100 has no unit (write e.g. 100Mbit or 100kbit)`},
+		{"negative bandwidth", "network: {bandwidth: -5Mbit}\n",
+			`spec.yaml:1: network.bandwidth: must be >= 0, got -5Mbit`},
+		{"bandwidth list", "network: {bandwidth: [1Gbit]}\n",
+			`spec.yaml:1: network.bandwidth: wrong type: want a bandwidth like 100Mbit, got a list`},
+		{"links not a list", "network: {links: {between: [eu, us]}}\n",
+			`spec.yaml:1: network.links: wrong type: want a list of links like [{between: [eu, us], delay: 40ms}], got a mapping`},
+		{"link not a mapping", "network: {links: [eu]}\n",
+			`spec.yaml:1: network.links[0]: wrong type: want a link like {between: [eu, us], delay: 40ms}, got a string "eu"`},
+		{"link unknown key", link("{between: [eu, us], dealy: 40ms}"),
+			`spec.yaml:3: network.links[0]: unknown key "dealy" (did you mean "delay"?)`},
+		{"link key twice", link("{between: [eu, us], delay: 1ms, delay: 2ms}"),
+			`spec.yaml:3: network.links[0].delay: set twice (first at line 3)`},
+		{"link negative delay", link("{between: [eu, us], delay: -5ms}"),
+			`spec.yaml:3: network.links[0].delay: must be >= 0s, got -5ms`},
+		{"link loss 1", link("{between: [eu, us], loss: 1}"),
+			`spec.yaml:3: network.links[0].loss: must be < 1 (a fraction of messages), got 1`},
+		{"link bad bandwidth", link("{between: [eu, us], bandwidth: 1Gbps}"),
+			`spec.yaml:3: network.links[0].bandwidth: bad bandwidth "1Gbps" (use e.g. 100Mbit, 1Gbit, 500kbit)`},
+		{"link without between", link("{delay: 1ms}"),
+			`spec.yaml:3: network.links[0]: needs between: [label, label], the two labels it links`},
+		{"between one label", link("{between: [eu], delay: 1ms}"),
+			`spec.yaml:3: network.links[0].between: want two labels like [eu, us], got a list of 1`},
+		{"between three labels", link("{between: [eu, us, ap]}"),
+			`spec.yaml:3: network.links[0].between: want two labels like [eu, us], got a list of 3`},
+		{"between a string", link("{between: eu-us}"),
+			`spec.yaml:3: network.links[0].between: wrong type: want two labels like [eu, us], got a string "eu-us"`},
+		{"between a number", link("{between: [eu, 1]}"),
+			`spec.yaml:3: network.links[0].between: a label is a non-empty string, got an integer 1`},
+		{"second link bad", "network:\n  links:\n    - {between: [eu, us]}\n    - {between: [us, us], jitter: 1}\n",
+			`spec.yaml:4: network.links[1].jitter: bare number 1 has no unit (write e.g. 1s or 1ms)`},
+		{"labels not a mapping", "network: {labels: [eu, us]}\n",
+			`spec.yaml:1: network.labels: wrong type: want a mapping like {replicas: [eu, eu, us, us], clients: [eu]}, got a list`},
+		{"labels unknown key", "network:\n  labels: {replica: [eu]}\n",
+			`spec.yaml:2: network.labels: unknown key "replica" (did you mean "replicas"?)`},
+		{"labels not a list", "network:\n  labels: {clients: eu}\n",
+			`spec.yaml:2: network.labels.clients: wrong type: want a list of labels like [eu, us], got a string "eu"`},
+		{"empty label", "network:\n  labels: {clients: [\"\"]}\n",
+			`spec.yaml:2: network.labels.clients: a label is a non-empty string, got a string ""`},
+		{"one label per replica", "protocol: pbft\nnetwork:\n  labels:\n    replicas: [eu, eu, us]\n",
+			`spec.yaml:4: network.labels.replicas: has 3 labels for 4 replicas; give one per replica`},
+		{"swept replicas break the labels", "protocol: pbft\nnetwork: {labels: {replicas: [eu, eu, us, us]}}\nsweep:\n  replicas: [4, 7]\n",
+			`spec.yaml:4: network.labels.replicas: has 4 labels for 7 replicas; give one per replica (at point replicas=7)`},
+		{"sweep links", "sweep:\n  network.links: [[]]\n",
+			`spec.yaml:2: sweep: network.links: cannot be swept: it is not a single value`},
+		{"sweep network", "sweep:\n  network: [1ms]\n",
+			`spec.yaml:2: sweep: network: not a single key; sweep one of network.delay, network.jitter, network.loss, network.bandwidth`},
+		{"sweep bad bandwidth", "sweep:\n  network.bandwidth: [1Gbit, 10Gb]\n",
+			`spec.yaml:2: sweep: network.bandwidth: bad bandwidth "10Gb" (use e.g. 100Mbit, 1Gbit, 500kbit)`},
+		{"sweep same bandwidth twice", "sweep:\n  network.bandwidth: [1Gbit, 1000Mbit]\n",
+			`spec.yaml:2: sweep: network.bandwidth=1000Mbit listed twice (first at line 2)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := parseErr(tt.src); got != tt.want {
+				t.Errorf("Parse:\n%s\ngot error:\n%s\nwant:\n%s", tt.src, got, tt.want)
+			}
+		})
+	}
+}
+
+// networkSpec is the network section as the spec reference shows it, with a
+// link naming a label no process carries (allowed: a hosts file may).
+const networkSpec = `
+protocol: pbft
+network:
+  delay: 20ms
+  jitter: 2ms
+  loss: 0.001
+  bandwidth: 100Mbit
+  links:
+    - between: [eu, us]
+      delay: 40ms
+    - {between: [eu, eu], delay: 1ms, jitter: 0s, loss: 0, bandwidth: 1Gbit}
+    - {between: [eu, ap]}
+  labels:
+    replicas: [eu, eu, us, us]
+    clients: [eu]
+sweep:
+  network.delay: [0ms, 20ms]
+`
+
+func TestNetworkSpec(t *testing.T) {
+	s, err := Parse("net.yaml", []byte(networkSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ptr := func(d time.Duration) *time.Duration { return &d }
+	zero, gbit := 0.0, Bandwidth(1e9)
+	want := Network{
+		Delay: 20 * time.Millisecond, Jitter: 2 * time.Millisecond, Loss: 0.001, Bandwidth: 100e6,
+		Links: []Link{
+			{Between: [2]string{"eu", "us"}, Delay: ptr(40 * time.Millisecond)},
+			{Between: [2]string{"eu", "eu"}, Delay: ptr(time.Millisecond), Jitter: ptr(0), Loss: &zero, Bandwidth: &gbit},
+			{Between: [2]string{"eu", "ap"}},
+		},
+		Labels: NetworkLabels{Replicas: []string{"eu", "eu", "us", "us"}, Clients: []string{"eu"}},
+	}
+	if !reflect.DeepEqual(s.Network, want) {
+		t.Errorf("network:\n got %+v\nwant %+v", s.Network, want)
+	}
+	points, err := s.Points()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(points) != 2 || points[0].Config.Network.Delay != 0 || points[1].Config.Network.Delay != 20*time.Millisecond {
+		t.Fatalf("points: %+v", points)
+	}
+	// The sweep moves the global delay; links keep what they set.
+	if !reflect.DeepEqual(points[0].Config.Network.Links, want.Links) || !reflect.DeepEqual(points[0].Config.Network.Labels, want.Labels) {
+		t.Errorf("point 0 network: %+v", points[0].Config.Network)
+	}
+
+	// expanded.yaml and yaml.Marshal both write links and labels back.
+	out, err := s.Expanded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseExpanded("expanded.yaml", out)
+	if err != nil {
+		t.Fatalf("ParseExpanded: %v\n%s", err, out)
+	}
+	for i := range points {
+		if !sameConfig(back[i].Config, points[i].Config) {
+			t.Errorf("point %d read back from expanded.yaml as\n%+v\nwant\n%+v", i, back[i].Config.Network, points[i].Config.Network)
+		}
+	}
+	marshalled, err := yaml.Marshal(points[1].Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Parse("again.yaml", marshalled)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, marshalled)
+	}
+	if !reflect.DeepEqual(again.Network, points[1].Config.Network) {
+		t.Errorf("yaml.Marshal round trip:\n got %+v\nwant %+v", again.Network, points[1].Config.Network)
+	}
+	if err := points[1].Config.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+}
+
+func TestBandwidth(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Bandwidth
+		str  string
+	}{
+		{"0", 0, "0"},
+		{"100Mbit", 100e6, "100Mbit"},
+		{"1Gbit", 1e9, "1Gbit"},
+		{"2.5Gbit", 2.5e9, "2500Mbit"},
+		{"500kbit", 500e3, "500kbit"},
+		{"1500bit", 1500, "1500bit"},
+		{"10 Mbit", 10e6, "10Mbit"},
+		{"0.5bit", 0.5, "0.5bit"},
+	}
+	for _, tt := range tests {
+		got, err := ParseBandwidth(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseBandwidth(%q) = %v, %v; want %v", tt.in, float64(got), err, float64(tt.want))
+			continue
+		}
+		if got.String() != tt.str {
+			t.Errorf("Bandwidth(%g).String() = %q, want %q", float64(got), got.String(), tt.str)
+		}
+		if back, err := ParseBandwidth(got.String()); err != nil || back != got {
+			t.Errorf("ParseBandwidth(%q) = %v, %v; want %v back", got.String(), float64(back), err, float64(got))
+		}
+	}
+	for _, bad := range []string{"", "100", "100MB", "1Gbps", "Mbit", "infMbit", "1 G bit", "100mbit"} {
+		if _, err := ParseBandwidth(bad); err == nil {
+			t.Errorf("ParseBandwidth(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+// TestNetworkDoc keeps docs/spec.md's rows for the keys that are not in the
+// fields table (TestSpecDoc checks those).
+func TestNetworkDoc(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "docs", "spec.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range structured {
+		if row := "| `" + p + "` | none |"; !strings.Contains(string(data), row) {
+			t.Errorf("docs/spec.md has no row starting %q", row)
+		}
 	}
 }

@@ -222,6 +222,7 @@ func checkPoint(c *errs, s *Spec, at map[string]*yaml.Node, swept map[string]boo
 		c.addLine(blame("load.workload", "app.name"), "load.workload",
 			fmt.Sprintf("ycsb sends key-value operations and needs app: kv, got app: %s%s", s.App.Name, where))
 	}
+	checkNetwork(c, s, blame, where)
 	if s.Measured() <= 0 {
 		c.addLine(blame("duration", "warmup", "cooldown"), "duration",
 			fmt.Sprintf("must be longer than warmup + cooldown (%v + %v), got %v%s", s.Warmup, s.Cooldown, s.Duration, where))
@@ -300,6 +301,7 @@ func encodeSpec(s *Spec, base bool) *yaml.Node {
 		}
 		m.Content = append(m.Content, keyNode(key, 0), format(sv.FieldByIndex(f.index)))
 	}
+	encodeNetwork(groupNodes["network"], &s.Network)
 	return root
 }
 

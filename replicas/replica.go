@@ -177,6 +177,7 @@ func New(cfg *cluster.Config, id uint32, opt Options) (*Replica, error) {
 			Handler:  r.Deliver,
 			MaxFrame: cfg.MaxFrame,
 			Logger:   log,
+			Link:     cfg.Network.Shaper(keys.Replica(id)),
 		})
 	}
 	if err != nil {

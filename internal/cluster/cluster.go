@@ -33,6 +33,8 @@ type Config struct {
 	Tick               Duration `json:"tick"` // the cores' clock granularity
 
 	MaxFrame int `json:"max_frame"`
+
+	Network *Network `json:"network,omitempty"` // emulated links; nil: none
 }
 
 // Duration is a time.Duration written as a string ("10ms") in JSON.
@@ -86,6 +88,11 @@ func (c *Config) Validate() error {
 	}
 	if _, err := keys.ParseScheme(string(c.ClientScheme)); err != nil {
 		return fmt.Errorf("client scheme: %w", err)
+	}
+	if c.Network != nil {
+		if err := c.Network.Validate(len(c.Replicas), c.Clients); err != nil {
+			return fmt.Errorf("network: %w", err)
+		}
 	}
 	return nil
 }

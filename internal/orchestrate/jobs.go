@@ -39,6 +39,7 @@ func jobsFor(points []experiments.Point, dir string) ([]*Job, []string, error) {
 				BatchTimeout:       cluster.Duration{Duration: c.Batch.Timeout},
 				CheckpointInterval: c.CheckpointInterval,
 				ViewChangeTimeout:  cluster.Duration{Duration: c.ViewChangeTimeout},
+				Network:            clusterNetwork(c.Network, c.Replicas, c.Load.Clients),
 			}
 			if err := cl.Validate(); err != nil {
 				return nil, nil, fmt.Errorf("point %s: %w", label, err)

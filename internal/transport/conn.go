@@ -73,6 +73,8 @@ type peer struct {
 	pending []byte // frames waiting for the writer
 	frames  int    // number of frames in pending
 	spare   []byte // the writer's last buffer, next to become pending
+
+	shape *shaper // the emulated link (Config.Link); nil sends frames at once
 }
 
 // enqueue appends a copy of frame to the queue and returns the channel to
@@ -80,6 +82,9 @@ type peer struct {
 // refused unless the queue is empty, so a frame larger than the bound still
 // gets through on its own.
 func (p *peer) enqueue(frame []byte, limit int) (chan<- struct{}, error) {
+	if p.shape != nil {
+		return p.enqueueShaped(frame, limit)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
@@ -128,6 +133,9 @@ func (p *peer) detach(c *conn, drop bool) (dropped int, detached bool) {
 	if drop {
 		dropped = p.frames
 		p.pending, p.spare, p.frames = nil, nil, 0
+		if p.shape != nil {
+			p.shape.reset()
+		}
 	}
 	return dropped, true
 }
@@ -166,7 +174,11 @@ func (t *TCP) run(c *conn, p *peer, sends bool) error {
 		written = make(chan struct{})
 		go func() {
 			defer close(written)
-			t.writeLoop(c, p)
+			if p.shape != nil {
+				t.writeShaped(c, p)
+			} else {
+				t.writeLoop(c, p)
+			}
 		}()
 	}
 	err := t.readLoop(c, p.who)
@@ -194,19 +206,28 @@ func (t *TCP) writeLoop(c *conn, p *peer) {
 			if frames == 0 {
 				break
 			}
-			if _, err := c.nc.Write(buf); err != nil {
-				c.close()
-				if t.ctx.Err() == nil {
-					t.log.Info("write failed, frames lost", "peer", p.who.String(), "frames", frames, "err", err)
-				}
+			if !t.write(c, p, buf, frames) {
 				return
 			}
-			t.c.flushes.Add(1)
-			t.c.framesOut.Add(uint64(frames))
-			t.c.bytesOut.Add(uint64(len(buf)))
-			p.recycle(buf)
 		}
 	}
+}
+
+// write writes frames frames in buf to c, counts them and recycles buf. It
+// reports false, with c closed, when the write fails.
+func (t *TCP) write(c *conn, p *peer, buf []byte, frames int) bool {
+	if _, err := c.nc.Write(buf); err != nil {
+		c.close()
+		if t.ctx.Err() == nil {
+			t.log.Info("write failed, frames lost", "peer", p.who.String(), "frames", frames, "err", err)
+		}
+		return false
+	}
+	t.c.flushes.Add(1)
+	t.c.framesOut.Add(uint64(frames))
+	t.c.bytesOut.Add(uint64(len(buf)))
+	p.recycle(buf)
+	return true
 }
 
 // readLoop hands every frame from c to the handler until c fails. A

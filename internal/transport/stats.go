@@ -11,6 +11,7 @@ type counters struct {
 	handshakesRejected  atomic.Uint64
 	badFrames           atomic.Uint64
 	queueFull           atomic.Uint64
+	dropped             atomic.Uint64
 	reconnects          atomic.Uint64
 }
 
@@ -24,6 +25,7 @@ func (c *counters) snapshot() Stats {
 		HandshakesRejected: c.handshakesRejected.Load(),
 		BadFrames:          c.badFrames.Load(),
 		QueueFull:          c.queueFull.Load(),
+		Dropped:            c.dropped.Load(),
 		Reconnects:         c.reconnects.Load(),
 	}
 }

@@ -54,6 +54,12 @@ type Config struct {
 	// DialBackoff is the first wait before redialing a peer; it doubles on
 	// every failure up to one second. 0 means 50 ms.
 	DialBackoff time.Duration
+	// Link, if set, emulates the link to each peer on this node's sending
+	// side. It is asked when the transport learns of a peer (at Listen for
+	// the peers it dials, on each new connection from one that dials in); a
+	// zero Link leaves that peer unshaped. nil emulates nothing and costs
+	// nothing. See Link.
+	Link func(to keys.Principal) Link
 }
 
 // TCP is the transport over TCP. Every link is mutually authenticated by a
@@ -119,7 +125,7 @@ func Listen(cfg Config) (*TCP, error) {
 	// Every dialed peer is known before the first connection comes in, so
 	// an early inbound link from one is not mistaken for a client's.
 	for who, addr := range cfg.Peers {
-		t.peers[who] = &peer{who: who, dialed: true, addr: addr}
+		t.peers[who] = &peer{who: who, dialed: true, addr: addr, shape: t.shaperFor(who)}
 	}
 	t.ln = cfg.Listener
 	if t.ln == nil && cfg.Listen != "" {
@@ -167,6 +173,14 @@ func (cfg *Config) check() error {
 	return nil
 }
 
+// shaperFor returns the emulated link to who, nil when there is none.
+func (t *TCP) shaperFor(who keys.Principal) *shaper {
+	if t.cfg.Link == nil {
+		return nil
+	}
+	return newShaper(t.cfg.Link(who), t.cfg.Self, who)
+}
+
 // Addr is the listening address (nil for a dial-only transport); with
 // Listen ":0" it tells which port was picked.
 func (t *TCP) Addr() net.Addr {
@@ -195,8 +209,13 @@ func (t *TCP) Send(to keys.Principal, frame []byte) error {
 		return ErrUnknownPeer
 	}
 	wake, err := p.enqueue(frame, t.cfg.QueueBytes)
-	if err == ErrQueueFull {
+	switch err {
+	case nil:
+	case ErrQueueFull:
 		t.c.queueFull.Add(1)
+	case errLost:
+		t.c.dropped.Add(1)
+		return nil
 	}
 	if wake != nil {
 		select {
@@ -381,7 +400,7 @@ func (t *TCP) attachInbound(c *conn, who keys.Principal) (p *peer, sends bool) {
 		return p, false
 	}
 	if p == nil {
-		p = &peer{who: who}
+		p = &peer{who: who, shape: t.shaperFor(who)}
 		t.peers[who] = p
 	}
 	p.attach(c)

@@ -37,6 +37,7 @@ type Stats struct {
 	HandshakesRejected  uint64 // peers that failed to prove their identity
 	BadFrames           uint64 // oversized, truncated or wrong-version frames (connection closed)
 	QueueFull           uint64 // Send calls refused because the queue was full
+	Dropped             uint64 // frames the emulated link lost (Config.Link's Loss)
 	Reconnects          uint64
 }
 
