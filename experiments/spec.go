@@ -92,7 +92,8 @@ type Spec struct {
 	Seed    uint64   `yaml:"seed"`
 	Load    Workload `yaml:"load"`
 	Network Network  `yaml:"network"`
-	// Hosts is reserved for multi-host runs: the path of a hosts file.
+	// Hosts is the hosts file to run on over SSH, relative to the spec's
+	// directory; "" runs on this machine. run --hosts overrides it.
 	Hosts string `yaml:"hosts"`
 
 	// Sweep lists the axes in the order they are written: the keys of sweep

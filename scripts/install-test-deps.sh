@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Installs what the full test suite needs beyond Go, from Debian's packages:
 # openssl (key interoperability tests), tcpdump (msgdump's real-capture
-# test), python3 (CI's summary.csv check). Needs root; installs only what is missing.
+# test), python3 (CI's summary.csv check), OpenSSH server and client, iproute2
+# and util-linux (the multi-host testbed, scripts/testbed.sh). Needs root;
+# installs only what is missing.
 set -euo pipefail
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 command -v tcpdump >/dev/null || missing+=(tcpdump)
 command -v python3 >/dev/null || missing+=(python3-minimal)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v ssh >/dev/null || missing+=(openssh-client)
+command -v ip >/dev/null || missing+=(iproute2)
+command -v unshare >/dev/null || missing+=(util-linux)
+command -v pgrep >/dev/null || missing+=(procps)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -qq

@@ -19,5 +19,7 @@ func TestMain(m *testing.M) {
 	if self, err := os.Executable(); err == nil {
 		os.Setenv("REPLBENCH_BINARY", self) // replicas and clients run from this test binary
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	testbedDown()
+	os.Exit(code)
 }

@@ -35,7 +35,10 @@ type Binaries struct {
 	Source   string // module root; "" means FindSource from the working directory
 	CacheDir string // where built binaries are kept
 	Fallback string // used when there is no source or go tool (the running replbench)
-	Log      io.Writer
+	// Given is a binary the user named (--binary): it serves this machine's
+	// platform, without building.
+	Given string
+	Log   io.Writer
 
 	mu    sync.Mutex
 	built map[string]*Binary
@@ -66,13 +69,17 @@ func (b *Binaries) For(ctx context.Context, goos, goarch string) (*Binary, error
 }
 
 func (b *Binaries) make(ctx context.Context, goos, goarch string) (*Binary, error) {
+	local := goos == runtime.GOOS && goarch == runtime.GOARCH
+	if local && b.Given != "" {
+		return hashed(b.Given, goos, goarch)
+	}
 	src := b.Source
 	if src == "" {
 		src, _ = FindSource()
 	}
 	goTool, lookErr := exec.LookPath("go")
 	if src == "" || lookErr != nil {
-		if goos == runtime.GOOS && goarch == runtime.GOARCH && b.Fallback != "" {
+		if local && b.Fallback != "" {
 			return hashed(b.Fallback, goos, goarch)
 		}
 		why := "no replbench source tree above the working directory"

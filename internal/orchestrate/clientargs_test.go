@@ -8,17 +8,18 @@ import (
 )
 
 // TestClientArgsCarryWorkload checks that the load generator gets the
-// point's workload and the repeat's seed.
+// point's workload, the repeat's seed and its share of the client ids.
 func TestClientArgsCarryWorkload(t *testing.T) {
 	job := &Job{Dir: "out", Seed: 7, Load: Load{Workload: experiments.Workload{
 		Mode: experiments.Closed, Clients: 2, Outstanding: 1, Payload: 64,
 		Kind: experiments.WorkloadYCSB, ReadRatio: 0.95, Keys: 5000,
 		Distribution: experiments.Uniform, Theta: 0.9,
 	}}}
-	args := clientArgs(job, "cluster.json")
+	args := clientArgs(job, "cluster.json", ".", 3, 2)
 	for flag, want := range map[string]string{
 		"--workload": "ycsb", "--read-ratio": "0.95", "--keys": "5000",
 		"--distribution": "uniform", "--theta": "0.9", "--seed": "7", "--payload": "64",
+		"--first": "3", "--clients": "2", "--out": ".",
 	} {
 		i := slices.Index(args, flag)
 		if i < 0 || i+1 >= len(args) || args[i+1] != want {

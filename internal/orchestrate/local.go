@@ -8,14 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/replbench/replbench/experiments"
 	"github.com/replbench/replbench/internal/cluster"
 	"github.com/replbench/replbench/internal/node"
 	"github.com/replbench/replbench/internal/procstat"
-	"github.com/replbench/replbench/keys"
 )
 
 // Load is the load a point applies.
@@ -46,27 +44,7 @@ type Local struct {
 	// ReadyTimeout bounds the wait for a replica's "ready" line.
 	ReadyTimeout time.Duration
 
-	mu   sync.Mutex
-	made map[string]bool
-}
-
-// keyDir returns a directory holding keys for scheme with n replicas and c
-// clients, generating them on first use.
-func (l *Local) keyDir(scheme keys.Scheme, n, c, rsaBits int) (string, error) {
-	dir := filepath.Join(l.KeysDir, fmt.Sprintf("%s-r%d-c%d-b%d", scheme, n, c, rsaBits))
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.made == nil {
-		l.made = make(map[string]bool)
-	}
-	if l.made[dir] {
-		return dir, nil
-	}
-	if err := keys.Generate(scheme, dir, n, c, keys.GenOptions{RSABits: rsaBits, Force: true}); err != nil {
-		return "", fmt.Errorf("generate %s keys: %w", scheme, err)
-	}
-	l.made[dir] = true
-	return dir, nil
+	keys keyCache
 }
 
 // freePorts reserves n loopback addresses. The listeners are closed before
@@ -101,10 +79,10 @@ func (l *Local) Run(ctx context.Context, job *Job) (*PointResult, error) {
 	cfg := job.Cluster
 	n := len(cfg.Replicas)
 	var err error
-	if cfg.ReplicaKeys, err = l.keyDir(cfg.ReplicaScheme, n, 0, job.RSABits); err != nil {
+	if cfg.ReplicaKeys, err = l.keys.get(l.KeysDir, cfg.ReplicaScheme, n, 0, job.RSABits); err != nil {
 		return nil, err
 	}
-	if cfg.ClientKeys, err = l.keyDir(cfg.ClientScheme, n, cfg.Clients, job.RSABits); err != nil {
+	if cfg.ClientKeys, err = l.keys.get(l.KeysDir, cfg.ClientScheme, n, cfg.Clients, job.RSABits); err != nil {
 		return nil, err
 	}
 	if cfg.Replicas, err = freePorts(n); err != nil {
@@ -146,7 +124,7 @@ func (l *Local) Run(ctx context.Context, job *Job) (*PointResult, error) {
 		pids[strconv.Itoa(i)] = p.cmd.Process.Pid
 	}
 	sampler := procstat.NewSampler(pids, time.Second)
-	client, err := startProc("load generator", l.Binary, clientArgs(job, cfgPath), filepath.Join(job.Dir, "client.log"))
+	client, err := startProc("load generator", l.Binary, clientArgs(job, cfgPath, job.Dir, 0, job.Load.Clients), filepath.Join(job.Dir, "client.log"))
 	if err != nil {
 		sampler.Stop()
 		return nil, err
@@ -185,10 +163,11 @@ func (l *Local) Run(ctx context.Context, job *Job) (*PointResult, error) {
 	return buildResult(job, &rep, n, series), nil
 }
 
-func clientArgs(job *Job, cfgPath string) []string {
+// clientArgs is the load generator's command line for clients first..first+count-1.
+func clientArgs(job *Job, cfgPath, out string, first, count int) []string {
 	ld := job.Load
-	return []string{"client", "--config", cfgPath, "--out", job.Dir,
-		"--clients", strconv.Itoa(ld.Clients), "--outstanding", strconv.Itoa(ld.Outstanding),
+	return []string{"client", "--config", cfgPath, "--out", out,
+		"--first", strconv.Itoa(first), "--clients", strconv.Itoa(count), "--outstanding", strconv.Itoa(ld.Outstanding),
 		"--payload", strconv.Itoa(int(ld.Payload)), "--mode", string(ld.Mode),
 		"--rate", strconv.FormatFloat(ld.Rate, 'g', -1, 64), "--timeout", ld.Timeout.String(),
 		"--warmup", ld.Warmup.String(), "--duration", ld.Duration.String(), "--cooldown", ld.Cooldown.String(),
