@@ -71,6 +71,10 @@ point, on failure and on Ctrl-C. See README.md, "Running across hosts".`,
 			if c, ok := runner.(io.Closer); ok {
 				defer c.Close()
 			}
+			var where []string
+			if r, ok := runner.(*orchestrate.Remote); ok {
+				where = r.Describe()
+			}
 			flags := cmd.Flags()
 			orchestrate.Version = node.Version
 			sum, err := orchestrate.Run(cmd.Context(), orchestrate.Options{
@@ -83,6 +87,7 @@ point, on failure and on Ctrl-C. See README.md, "Running across hosts".`,
 				Progress:  cmd.ErrOrStderr(),
 				Out:       cmd.OutOrStdout(),
 				Command:   os.Args,
+				Hosts:     where,
 				Override: func(p *experiments.Spec) {
 					if flags.Changed("warmup") {
 						p.Warmup = warmup

@@ -23,8 +23,8 @@ type Meta struct {
 	Arch      string    `json:"arch"`
 	CPU       string    `json:"cpu_model"`
 	Cores     int       `json:"cores"`
-	Hostname  string    `json:"hostname"`
-	Hosts     []string  `json:"hosts"`
+	Hostname  string    `json:"hostname"` // the machine replbench ran on
+	Hosts     []string  `json:"hosts"`    // where replicas and clients ran: "localhost", or "name address role" per host
 	Seed      uint64    `json:"seed"`
 	Command   []string  `json:"command"`
 	Start     time.Time `json:"start"`
@@ -35,11 +35,14 @@ type Meta struct {
 // Version is replbench's version, recorded in meta.json (set by the CLI).
 var Version = "dev"
 
-func newMeta(spec *experiments.Spec, command []string) *Meta {
+func newMeta(spec *experiments.Spec, command, hosts []string) *Meta {
 	host, _ := os.Hostname()
+	if len(hosts) == 0 {
+		hosts = []string{"localhost"}
+	}
 	m := &Meta{
 		Spec: spec.Name, Version: Version, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-		CPU: procstat.CPUModel(), Cores: runtime.NumCPU(), Hostname: host, Hosts: []string{"localhost"},
+		CPU: procstat.CPUModel(), Cores: runtime.NumCPU(), Hostname: host, Hosts: hosts,
 		Seed: spec.Seed, Command: command, Start: time.Now().UTC(),
 	}
 	m.GitCommit, m.GitDirty = gitCommit()

@@ -59,7 +59,8 @@ func (p *progress) start(i int) {
 	j := p.jobs[i]
 	desc := fmt.Sprintf("job %d/%d %s", i+1, len(p.jobs), j.Label)
 	if p.bar == nil {
-		fmt.Fprintf(p.w, "%s (repeat %d) ... ", desc, j.Repeat+1)
+		// Whole lines: a remote run's messages (uploads) may come between.
+		fmt.Fprintf(p.w, "%s (repeat %d): started\n", desc, j.Repeat+1)
 		return
 	}
 	p.bar.Describe(desc)
@@ -110,7 +111,7 @@ func (p *progress) done(i int, r *PointResult) {
 	p.endJob(i)
 	if p.bar == nil {
 		left := time.Duration((p.total - p.doneSec) * float64(time.Second)).Round(time.Second)
-		fmt.Fprintf(p.w, "%.0f ops/s, p50 %.0f µs, p99 %.0f µs (about %v left)\n", r.Throughput, r.Latency.P50, r.Latency.P99, left)
+		fmt.Fprintf(p.w, "job %d/%d: %.0f ops/s, p50 %.0f µs, p99 %.0f µs (about %v left)\n", i+1, len(p.jobs), r.Throughput, r.Latency.P50, r.Latency.P99, left)
 	}
 }
 
@@ -119,7 +120,7 @@ func (p *progress) fail(i int) {
 	defer p.mu.Unlock()
 	p.endJob(i)
 	if p.bar == nil {
-		fmt.Fprintln(p.w, "failed")
+		fmt.Fprintf(p.w, "job %d/%d: failed\n", i+1, len(p.jobs))
 	}
 }
 

@@ -52,6 +52,26 @@ type hostConn struct {
 // DefaultPort is the first port replicas listen on on remote hosts.
 const DefaultPort = 7400
 
+// Describe lists the hosts for meta.json: "name user@address:port role labels".
+func (r *Remote) Describe() []string {
+	var out []string
+	for _, h := range r.Hosts.Hosts {
+		addr := h.Address
+		if h.User != "" {
+			addr = h.User + "@" + addr
+		}
+		if h.Port != 0 {
+			addr += ":" + strconv.Itoa(h.Port)
+		}
+		d := fmt.Sprintf("%s %s %s", h.Name, addr, h.Role)
+		if len(h.Labels) > 0 {
+			d += " " + strings.Join(h.Labels, ",")
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
 // Close closes every connection.
 func (r *Remote) Close() error {
 	r.mu.Lock()

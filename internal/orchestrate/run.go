@@ -39,6 +39,7 @@ type Options struct {
 	Progress  io.Writer // progress on long work (stderr)
 	Out       io.Writer // the summary table (stdout)
 	Command   []string  // the command line, recorded in meta.json
+	Hosts     []string  // where processes run, recorded in meta.json; nil means this machine
 	// Override, when set, adjusts every expanded point before it runs (the
 	// CLI's --duration and similar flags); it is recorded in meta.json's command.
 	Override func(*experiments.Spec)
@@ -88,7 +89,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if err := os.WriteFile(filepath.Join(dir, "expanded.yaml"), expanded, 0o644); err != nil {
 		return nil, err
 	}
-	meta := newMeta(opt.Spec, opt.Command)
+	meta := newMeta(opt.Spec, opt.Command, opt.Hosts)
 	if err := node.WriteJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
 		return nil, err
 	}
