@@ -22,6 +22,7 @@ func NewReplicaCmd() *cobra.Command {
 	var (
 		config, statsPath, logLevel string
 		captureDir, profile         string
+		memProfile                  string
 		id                          uint32
 		watchStdin                  bool
 	)
@@ -74,6 +75,11 @@ listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
 			defer cancel()
 			runErr := r.Run(ctx)
 			closeErr := r.Close()
+			if memProfile != "" {
+				if err := writeHeapProfile(strings.ReplaceAll(memProfile, "%d", fmt.Sprint(id))); err != nil {
+					return err
+				}
+			}
 			log.Info("stopped", "stats", r.Stats(), "transport", r.TransportStats())
 			if statsPath != "" {
 				var ms runtime.MemStats
@@ -103,8 +109,22 @@ listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&profile, "cpuprofile", os.Getenv("REPLBENCH_CPUPROFILE"), "write a CPU profile (pprof) of the replica to this file; %d in it becomes the replica id (default $REPLBENCH_CPUPROFILE, so 'run' can profile every replica)")
 	f.BoolVar(&watchStdin, "watch-stdin", false, watchStdinUsage)
+	f.StringVar(&memProfile, "memprofile", os.Getenv("REPLBENCH_MEMPROFILE"), "write a heap profile (pprof, in-use and allocated) of the replica to this file when it stops; %d becomes the replica id (default $REPLBENCH_MEMPROFILE)")
 	f.StringVar(&captureDir, "capture-dir", "", "write every frame this replica receives to DIR/replica-<id>.rbcap (read it with 'replbench msgdump')")
 	return cmd
+}
+
+// writeHeapProfile writes the heap profile as of the last garbage collection.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	return f.Close()
 }
 
 // startCPUProfile profiles the process into path until the returned stop.

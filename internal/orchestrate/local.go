@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -93,6 +94,7 @@ func (l *Local) Run(ctx context.Context, job *Job) (*PointResult, error) {
 		return nil, err
 	}
 
+	env := fairShare(runtime.NumCPU(), n+1)
 	var reps []*proc
 	defer func() { // on every path: nothing is left running
 		for _, p := range reps {
@@ -102,7 +104,7 @@ func (l *Local) Run(ctx context.Context, job *Job) (*PointResult, error) {
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("replica %d", i)
 		p, err := startProc(name, l.Binary, []string{"replica", "--config", cfgPath, "--id", strconv.Itoa(i),
-			"--stats", filepath.Join(job.Dir, fmt.Sprintf("replica-%d.stats.json", i))},
+			"--stats", filepath.Join(job.Dir, fmt.Sprintf("replica-%d.stats.json", i))}, env,
 			filepath.Join(job.Dir, fmt.Sprintf("replica-%d.log", i)))
 		if err != nil {
 			return nil, err
@@ -124,7 +126,7 @@ func (l *Local) Run(ctx context.Context, job *Job) (*PointResult, error) {
 		pids[strconv.Itoa(i)] = p.cmd.Process.Pid
 	}
 	sampler := procstat.NewSampler(pids, time.Second)
-	client, err := startProc("load generator", l.Binary, clientArgs(job, cfgPath, job.Dir, 0, job.Load.Clients), filepath.Join(job.Dir, "client.log"))
+	client, err := startProc("load generator", l.Binary, clientArgs(job, cfgPath, job.Dir, 0, job.Load.Clients), env, filepath.Join(job.Dir, "client.log"))
 	if err != nil {
 		sampler.Stop()
 		return nil, err
@@ -161,6 +163,20 @@ func (l *Local) Run(ctx context.Context, job *Job) (*PointResult, error) {
 		return nil, fmt.Errorf("read load generator report: %w", err)
 	}
 	return buildResult(job, &rep, n, series), nil
+}
+
+// fairShare is the environment that gives each of procs processes sharing
+// a machine of cores its share of the cores as GOMAXPROCS (at least 1),
+// unless the user set GOMAXPROCS. Left at the default, every Go process
+// would run as many threads as the machine has cores; co-located replicas
+// then spin and hand work between threads for cores they do not get: on
+// 2 cores with 4 replicas and a load generator, a share of 1 gave 6% more
+// PBFT throughput at batch 100 and lower latency at batch 1 than the default.
+func fairShare(cores, procs int) []string {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return nil
+	}
+	return []string{"GOMAXPROCS=" + strconv.Itoa(max(1, cores/max(1, procs)))}
 }
 
 // clientArgs is the load generator's command line for clients first..first+count-1.

@@ -28,15 +28,17 @@ type proc struct {
 	mu      sync.Mutex
 }
 
-// startProc starts bin with args, logging to logPath. The child gets
+// startProc starts bin with args, logging to logPath, with env added to
+// this process's environment. The child gets
 // SIGKILL if this process dies first (Pdeathsig), so a crashed or killed
 // orchestrator leaves nothing behind.
-func startProc(name, bin string, args []string, logPath string) (*proc, error) {
+func startProc(name, bin string, args, env []string, logPath string) (*proc, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	stdout, err := cmd.StdoutPipe()

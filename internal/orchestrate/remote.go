@@ -44,9 +44,10 @@ type Remote struct {
 
 // hostConn is one connected host and the node binary it runs.
 type hostConn struct {
-	host hosts.Host
-	c    *remote.Client
-	bin  string // remote path of the node binary
+	host  hosts.Host
+	c     *remote.Client
+	bin   string // remote path of the node binary
+	cores int    // online CPUs
 }
 
 // DefaultPort is the first port replicas listen on on remote hosts.
@@ -130,7 +131,18 @@ func place(f *hosts.File, n, c int) (*placement, error) {
 	return p, nil
 }
 
-// hostsOf returns the distinct hosts of a placement.
+// processes counts the processes a job runs on a host.
+func (p *placement) processes(name string) int {
+	n := 0
+	for _, h := range append(append([]hosts.Host(nil), p.replicaHost...), p.clientHosts...) {
+		if h.Name == name {
+			n++
+		}
+	}
+	return n
+}
+
+// hosts returns the distinct hosts of a placement.
 func (p *placement) hosts() []hosts.Host {
 	out := make([]hosts.Host, len(p.names))
 	for _, h := range append(append([]hosts.Host(nil), p.replicaHost...), p.clientHosts...) {
@@ -266,13 +278,17 @@ func (r *Remote) forget(name string) {
 // install finds the host's platform and uploads the node binary built for
 // it, unless a copy with the same hash is there already.
 func (r *Remote) install(ctx context.Context, hc *hostConn) error {
-	out, err := hc.c.Output(ctx, "uname -s -m")
+	out, err := hc.c.Output(ctx, "uname -s -m && getconf _NPROCESSORS_ONLN")
 	if err != nil {
 		return fmt.Errorf("find platform: %w", err)
 	}
-	goos, goarch, err := platform(string(out))
+	uname, ncpu, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	goos, goarch, err := platform(uname)
 	if err != nil {
 		return err
+	}
+	if hc.cores, err = strconv.Atoi(strings.TrimSpace(ncpu)); err != nil || hc.cores < 1 {
+		return fmt.Errorf("unexpected CPU count %q from getconf", ncpu)
 	}
 	bin, err := r.Binaries.For(ctx, goos, goarch)
 	if err != nil {
@@ -440,7 +456,11 @@ func (w *remoteJob) start(hc *hostConn, name, logName string, args []string) (*r
 	for _, a := range args {
 		q = append(q, remote.Quote(a))
 	}
-	cmd := "cd " + remote.Quote(w.dirs[hc.host.Name]) + " && exec " + strings.Join(q, " ") + " --watch-stdin"
+	env := ""
+	if procs := w.pl.processes(hc.host.Name); procs > 1 {
+		env = strings.Join(fairShare(hc.cores, procs), " ") + " "
+	}
+	cmd := "cd " + remote.Quote(w.dirs[hc.host.Name]) + " && " + env + "exec " + strings.Join(q, " ") + " --watch-stdin"
 	p, err := hc.c.Start(cmd, logf.stdout(), logf)
 	if err != nil {
 		logf.Close()

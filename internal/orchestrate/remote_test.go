@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -57,6 +58,13 @@ func TestPlace(t *testing.T) {
 				t.Errorf("hosts() has %d hosts for %d names", len(p.hosts()), len(p.names))
 			}
 		})
+	}
+	p, err := place(testHosts(2, 1), 4, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []int{p.processes("r1"), p.processes("r2"), p.processes("c1")}; !slices.Equal(got, []int{2, 2, 1}) {
+		t.Errorf("processes per host %v, want [2 2 1]", got)
 	}
 	if _, err := place(testHosts(4, 0), 4, 1); err == nil || !strings.Contains(err.Error(), "client host") {
 		t.Errorf("want an error for a hosts file without client hosts, got %v", err)
@@ -129,5 +137,18 @@ func TestReadyLog(t *testing.T) {
 	data, _ := os.ReadFile(l.path)
 	if !strings.Contains(string(data), "ready 10.77.0.1:7400\nmore\n") {
 		t.Errorf("log lost output: %q", data)
+	}
+}
+
+func TestFairShare(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "")
+	for _, c := range []struct{ cores, procs, want int }{{2, 5, 1}, {16, 5, 3}, {16, 1, 16}, {1, 1, 1}, {4, 0, 4}} {
+		if got := fairShare(c.cores, c.procs); !slices.Equal(got, []string{"GOMAXPROCS=" + strconv.Itoa(c.want)}) {
+			t.Errorf("fairShare(%d, %d) = %v, want GOMAXPROCS=%d", c.cores, c.procs, got, c.want)
+		}
+	}
+	t.Setenv("GOMAXPROCS", "7")
+	if got := fairShare(16, 5); got != nil {
+		t.Errorf("with GOMAXPROCS set by the user fairShare = %v, want nothing", got)
 	}
 }
