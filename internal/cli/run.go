@@ -154,6 +154,7 @@ func newRunner(cmd *cobra.Command, binary, keysDir, hostsPath string, ssh remote
 	if ssh.KnownHosts == "" {
 		ssh.KnownHosts = hf.KnownHosts
 	}
+	ssh.Log = cmd.ErrOrStderr()
 	return &orchestrate.Remote{Hosts: hf, SSH: ssh, Binaries: bins, KeysDir: keysDir, Port: port, Log: cmd.ErrOrStderr()}, nil
 }
 

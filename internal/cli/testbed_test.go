@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -188,6 +189,86 @@ sweep:
 				t.Errorf("%s missing: %v", f, err)
 			}
 		}
+	}
+	assertTestbedClean(t, hostsFile)
+}
+
+// TestTestbedSharedHosts runs 4 replicas on 3 replica hosts (the first
+// host gets two) with clients spread over 2 client hosts, whose reports and
+// histograms are merged into the point's.
+func TestTestbedSharedHosts(t *testing.T) {
+	hostsFile := testbedUp(t)
+	dir := filepath.Dir(hostsFile)
+	data, err := os.ReadFile(hostsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.NewReplacer(
+		"known_hosts: known_hosts", "known_hosts: "+filepath.Join(dir, "known_hosts"),
+		"identity_file: id_ed25519", "identity_file: "+filepath.Join(dir, "id_ed25519"),
+	).Replace(string(data))
+	// h4 becomes a second client host.
+	i := strings.Index(text, "address: 10.77.0.4")
+	if i < 0 {
+		t.Fatalf("no h4 in %s", hostsFile)
+	}
+	text = text[:i] + strings.Replace(text[i:], "role: replica", "role: client", 1)
+	shared := filepath.Join(t.TempDir(), "hosts.yaml")
+	if err := os.WriteFile(shared, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := writeSpec(t, `
+name: shared
+protocol: pbft
+replicas: 4
+crypto: {replicas: ed25519, clients: hmac}
+warmup: 500ms
+cooldown: 500ms
+duration: 3s
+load: {clients: 5, outstanding: 2}
+`)
+	results := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, stderr, err := testbedRun(t, ctx, "run", spec, "--results", results, "--hosts", shared); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	rows := readSummary(t, results, "shared")
+	if len(rows) != 1 || num(t, rows[0], "throughput_ops") <= 0 || num(t, rows[0], "errors") != 0 {
+		t.Fatalf("want one point with throughput and no errors, got %v", rows)
+	}
+	job, _ := filepath.Glob(filepath.Join(results, "shared", "*", "points", "*", "rep-1"))
+	if len(job) != 1 {
+		t.Fatalf("job directories: %v", job)
+	}
+	var cfg cluster.Config
+	if data, err := os.ReadFile(filepath.Join(job[0], "cluster.json")); err != nil || json.Unmarshal(data, &cfg) != nil {
+		t.Fatalf("cluster.json: %v", err)
+	}
+	if want := []string{"10.77.0.1:7400", "10.77.0.2:7401", "10.77.0.3:7402", "10.77.0.1:7403"}; !slices.Equal(cfg.Replicas, want) {
+		t.Errorf("replicas at %v, want %v", cfg.Replicas, want)
+	}
+	// Clients 0-2 ran on h4, 3-4 on h5; their counts add up to the point's.
+	var total uint64
+	for host, want := range map[string]int{"h4": 3, "h5": 2} {
+		var rep struct {
+			Completed uint64            `json:"completed"`
+			Clients   []json.RawMessage `json:"clients"`
+		}
+		data, err := os.ReadFile(filepath.Join(job[0], "client-"+host, "client.json"))
+		if err != nil || json.Unmarshal(data, &rep) != nil {
+			t.Fatalf("%s's report: %v", host, err)
+		}
+		if len(rep.Clients) != want {
+			t.Errorf("%s ran %d clients, want %d", host, len(rep.Clients), want)
+		}
+		total += rep.Completed
+	}
+	var merged struct {
+		Completed uint64 `json:"completed"`
+	}
+	if data, err := os.ReadFile(filepath.Join(job[0], "client.json")); err != nil || json.Unmarshal(data, &merged) != nil || merged.Completed != total || total == 0 {
+		t.Errorf("merged report completed %d, want the hosts' sum %d (%v)", merged.Completed, total, err)
 	}
 	assertTestbedClean(t, hostsFile)
 }

@@ -27,6 +27,7 @@ type hostKeys struct {
 	known      []knownhosts.KnownKey
 	algorithms []string // host key algorithms of the known keys, nil when unknown
 	err        error    // why the key was refused
+	recorded   func(key ssh.PublicKey) // called after a new key is recorded; may be nil
 }
 
 // probeKey is a key no host has (from an all-zero seed): checking it lists
@@ -99,6 +100,9 @@ func (k *hostKeys) check(hostname string, remote net.Addr, key ssh.PublicKey) er
 		if err := recordHostKey(k.path, hostname, key); err != nil {
 			k.err = fmt.Errorf("record host key: %w", err)
 			return k.err
+		}
+		if k.recorded != nil {
+			k.recorded(key)
 		}
 		return nil
 	case errors.As(err, &ke):

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -39,6 +40,9 @@ type Options struct {
 	// Agent is the ssh-agent socket; "" = $SSH_AUTH_SOCK (no agent when
 	// unset), "none" = no agent.
 	Agent string
+	// Log, if set, is told when AcceptNewHostKeys records a key, so that the
+	// user sees which fingerprint was trusted.
+	Log io.Writer
 }
 
 const defaultTimeout = 10 * time.Second
@@ -86,6 +90,11 @@ func Dial(ctx context.Context, h hosts.Host, opt Options) (*Client, error) {
 	keys, err := loadHostKeys(opt.KnownHosts, t.addr, opt.AcceptNewHostKeys)
 	if err != nil {
 		return nil, fail("%w", err)
+	}
+	if opt.Log != nil {
+		keys.recorded = func(key ssh.PublicKey) {
+			fmt.Fprintf(opt.Log, "%s: recorded new host key %s %s in %s\n", label, key.Type(), ssh.FingerprintSHA256(key), opt.KnownHosts)
+		}
 	}
 	auth, err := newAuth(t, opt)
 	if err != nil {

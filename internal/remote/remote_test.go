@@ -186,7 +186,12 @@ func TestAcceptNewHostKeys(t *testing.T) {
 				writeFile(t, f.opt.KnownHosts, tt.before)
 			}
 			f.opt.AcceptNewHostKeys = true
+			var log bytes.Buffer
+			f.opt.Log = &log
 			f.dial(t).Close()
+			if fp := ssh.FingerprintSHA256(f.srv.hostKeys[0].PublicKey()); !strings.Contains(log.String(), "recorded new host key") || !strings.Contains(log.String(), fp) {
+				t.Errorf("the recorded key was not reported with its fingerprint %s: %q", fp, log.String())
+			}
 
 			want := knownLine(f.srv.addr, f.srv.hostKeys[0].PublicKey())
 			if tt.before != "" {
