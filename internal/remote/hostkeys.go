@@ -25,8 +25,8 @@ type hostKeys struct {
 	accept     bool
 	db         ssh.HostKeyCallback // nil when the file does not exist yet
 	known      []knownhosts.KnownKey
-	algorithms []string // host key algorithms of the known keys, nil when unknown
-	err        error    // why the key was refused
+	algorithms []string                // host key algorithms of the known keys, nil when unknown
+	err        error                   // why the key was refused
 	recorded   func(key ssh.PublicKey) // called after a new key is recorded; may be nil
 }
 
