@@ -105,6 +105,10 @@ func yamlError(file string, err error) error {
 	return ErrorList{{File: file, Line: line, Msg: msg}}
 }
 
+// DescribeNode names what a YAML node holds, for "want X, got Y"
+// messages; other strict YAML readers (hosts files) use it too.
+func DescribeNode(n *yaml.Node) string { return describe(n) }
+
 // describe names what a node holds, for "want X, got Y" messages.
 func describe(n *yaml.Node) string {
 	switch n.Kind {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/replbench/replbench/experiments"
 )
 
 var (
@@ -31,7 +33,7 @@ func (p *parser) parseYAML(data []byte) (*File, error) {
 	case root.Kind == 0 || root.Kind == yaml.DocumentNode || isNull(root):
 		return nil, p.errorf(1, "empty hosts file: want a mapping with hosts: (a list of hosts)")
 	case root.Kind != yaml.MappingNode:
-		return nil, p.errorf(root.Line, "want a mapping with hosts: (a list of hosts), got %s", describe(root))
+		return nil, p.errorf(root.Line, "want a mapping with hosts: (a list of hosts), got %s", experiments.DescribeNode(root))
 	}
 	top, err := p.mapping(root, "", topKeys)
 	if err != nil {
@@ -54,7 +56,7 @@ func (p *parser) parseYAML(data []byte) (*File, error) {
 	var defaults hostLine
 	if kv, ok := top["defaults"]; ok && !isNull(kv.v) {
 		if kv.v.Kind != yaml.MappingNode {
-			return nil, p.errorf(kv.v.Line, "defaults: want a mapping of host keys, got %s", describe(kv.v))
+			return nil, p.errorf(kv.v.Line, "defaults: want a mapping of host keys, got %s", experiments.DescribeNode(kv.v))
 		}
 		m, err := p.mapping(kv.v, "defaults", hostKeys)
 		if err != nil {
@@ -75,12 +77,12 @@ func (p *parser) parseYAML(data []byte) (*File, error) {
 		return nil, p.errorf(root.Line, "missing hosts: (a list of hosts)")
 	}
 	if kv.v.Kind != yaml.SequenceNode {
-		return nil, p.errorf(kv.v.Line, "hosts: want a list of hosts, got %s", describe(kv.v))
+		return nil, p.errorf(kv.v.Line, "hosts: want a list of hosts, got %s", experiments.DescribeNode(kv.v))
 	}
 	var list []hostLine
 	for _, item := range kv.v.Content {
 		if item.Kind != yaml.MappingNode {
-			return nil, p.errorf(item.Line, "hosts: want a mapping with address: and role:, got %s", describe(item))
+			return nil, p.errorf(item.Line, "hosts: want a mapping with address: and role:, got %s", experiments.DescribeNode(item))
 		}
 		m, err := p.mapping(item, "host", hostKeys)
 		if err != nil {
@@ -157,7 +159,7 @@ func (p *parser) mapping(n *yaml.Node, where string, allowed []string) (map[stri
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			return nil, p.errorf(k.Line, "keys must be plain names, got %s", describe(k))
+			return nil, p.errorf(k.Line, "keys must be plain names, got %s", experiments.DescribeNode(k))
 		}
 		if prev, dup := m[k.Value]; dup {
 			return nil, p.errorf(k.Line, "%s set twice (first at line %d)", k.Value, prev.k.Line)
@@ -214,7 +216,7 @@ func (p *parser) host(m map[string]keyValue) (hostLine, error) {
 		case "port":
 			port, ok := parsePort(s)
 			if !ok {
-				return h, p.errorf(line, "port: want a number from 1 to 65535, got %s", describe(kv.v))
+				return h, p.errorf(line, "port: want a number from 1 to 65535, got %s", experiments.DescribeNode(kv.v))
 			}
 			h.Port = port
 		case "user":
@@ -238,12 +240,12 @@ func (p *parser) host(m map[string]keyValue) (hostLine, error) {
 
 func (p *parser) labels(kv keyValue) ([]string, error) {
 	if kv.v.Kind != yaml.SequenceNode {
-		return nil, p.errorf(kv.v.Line, "labels: want a list such as [eu], got %s", describe(kv.v))
+		return nil, p.errorf(kv.v.Line, "labels: want a list such as [eu], got %s", experiments.DescribeNode(kv.v))
 	}
 	labels := make([]string, 0, len(kv.v.Content))
 	for _, n := range kv.v.Content {
 		if n.Kind != yaml.ScalarNode || isNull(n) {
-			return nil, p.errorf(n.Line, "labels: want a list of names, got %s", describe(n))
+			return nil, p.errorf(n.Line, "labels: want a list of names, got %s", experiments.DescribeNode(n))
 		}
 		if msg := checkLabel(n.Value); msg != "" {
 			return nil, p.errorf(n.Line, "labels: %s", msg)
@@ -256,7 +258,7 @@ func (p *parser) labels(kv keyValue) ([]string, error) {
 // str returns a scalar's text; an empty value counts as not given.
 func (p *parser) str(key string, kv keyValue) (string, error) {
 	if kv.v.Kind != yaml.ScalarNode {
-		return "", p.errorf(kv.v.Line, "%s: want a single value, got %s", key, describe(kv.v))
+		return "", p.errorf(kv.v.Line, "%s: want a single value, got %s", key, experiments.DescribeNode(kv.v))
 	}
 	if isNull(kv.v) {
 		return "", nil
@@ -281,23 +283,3 @@ func (p *parser) yamlError(err error) error {
 	return p.errorf(line, "%s", strings.ReplaceAll(msg, "\n", "; "))
 }
 
-// describe names what a node holds, for "want X, got Y" messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.DocumentNode:
-		return "a document"
-	}
-	switch n.ShortTag() {
-	case "!!null":
-		return "an empty value"
-	case "!!str":
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return n.Value
-}
