@@ -282,4 +282,3 @@ func (p *parser) yamlError(err error) error {
 	}
 	return p.errorf(line, "%s", strings.ReplaceAll(msg, "\n", "; "))
 }
-
