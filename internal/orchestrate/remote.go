@@ -180,6 +180,7 @@ func (r *Remote) Run(ctx context.Context, job *Job) (res *PointResult, err error
 	if port == 0 {
 		port = DefaultPort
 	}
+	cfg.Replicas = make([]string, n) // the job's own slice stays as it was
 	for i, h := range pl.replicaHost {
 		cfg.Replicas[i] = net.JoinHostPort(conns[h.Name].c.HostName(), strconv.Itoa(port+i))
 	}
@@ -427,7 +428,8 @@ func keyFiles(dir string, own []keys.Principal) ([]keyFile, error) {
 	return out, nil
 }
 
-// eachHost runs fn for every host of the job in parallel; errors name the host.
+// eachHost runs fn for every host of the job in parallel; errors name the
+// host (the SSH layer's already do).
 func (w *remoteJob) eachHost(fn func(hc *hostConn) error) error {
 	hs := w.pl.hosts()
 	errs := make([]error, len(hs))
@@ -437,7 +439,10 @@ func (w *remoteJob) eachHost(fn func(hc *hostConn) error) error {
 		go func() {
 			defer wg.Done()
 			if err := fn(w.conns[h.Name]); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", h.Name, err)
+				if !strings.HasPrefix(err.Error(), h.Name+" ") {
+					err = fmt.Errorf("%s: %w", h.Name, err)
+				}
+				errs[i] = err
 			}
 		}()
 	}
