@@ -1,7 +1,8 @@
 // Package orchestrate runs experiment specs: it expands a spec into jobs,
-// runs each job's replica and load generator processes (locally on
-// loopback; remote hosts come through the same Runner interface), samples
-// their resources and writes the results layout described in docs/results.md.
+// runs each job's replica and load generator processes (Local: on
+// loopback; Remote: on the hosts of a hosts file over SSH), samples
+// their resources and writes the results layout described in README.md
+// ("Results").
 package orchestrate
 
 import (
