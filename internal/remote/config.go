@@ -54,6 +54,13 @@ func resolve(h hosts.Host, opt Options, home string) (target, error) {
 		return v
 	}
 
+	// Hops through other hosts are not implemented: dialling the host
+	// directly instead would fail later, or reach the wrong machine.
+	for _, key := range []string{"ProxyJump", "ProxyCommand"} {
+		if v := get(key); v != "" && !strings.EqualFold(v, "none") {
+			return target{}, fmt.Errorf("ssh config sets %s %s for %s, which replbench does not support; give the host's own address and port in the hosts file", key, v, h.Address)
+		}
+	}
 	hostname := h.Address
 	if v := get("HostName"); v != "" {
 		hostname = expandTokens(v, map[byte]string{'h': h.Address})

@@ -361,6 +361,9 @@ Host other-port
   HostName %%h.invalid
   Port %d
 
+Host behind-bastion
+  ProxyJump bastion.example
+
 Host *
   User nobody
 `, f.srv.port, closed))
@@ -400,6 +403,11 @@ Host *
 	_, err := Dial(context.Background(), hosts.Host{Name: "h2", Address: "other-port", IdentityFile: f.keyAt}, f.opt)
 	if err == nil || !strings.HasPrefix(err.Error(), fmt.Sprintf("h2 (other-port.invalid:%d): dial: ", closed)) {
 		t.Errorf("dial through an entry with HostName %%h.invalid: %v", err)
+	}
+	// A jump host is refused by name rather than bypassed.
+	_, err = Dial(context.Background(), hosts.Host{Name: "h3", Address: "behind-bastion", IdentityFile: f.keyAt}, f.opt)
+	if err == nil || err.Error() != "h3: ssh config sets ProxyJump bastion.example for behind-bastion, which replbench does not support; give the host's own address and port in the hosts file" {
+		t.Errorf("dial through a ProxyJump entry: %v", err)
 	}
 }
 
