@@ -35,6 +35,7 @@ type clientFlags struct {
 
 	capture    string
 	watchStdin bool
+	forget     bool
 	captures   []*msgdump.CaptureWriter // closed when the command ends
 }
 
@@ -101,6 +102,7 @@ keys by --distribution. Each client first puts its share of the keys once.`,
 	fl.StringVar(&f.distribution, "distribution", loadgen.Zipfian, "ycsb: key distribution, uniform or zipfian")
 	fl.Float64Var(&f.theta, "theta", loadgen.DefaultTheta, "ycsb: zipfian skew, in (0, 1)")
 	fl.BoolVar(&f.watchStdin, "watch-stdin", false, watchStdinUsage)
+	fl.BoolVar(&f.forget, "forget-keys", false, forgetKeysUsage)
 	fl.Uint64Var(&f.seed, "seed", 1, "ycsb: seed of the clients' random streams")
 	return cmd
 }
@@ -221,6 +223,13 @@ func runLoad(ctx context.Context, cfg *cluster.Config, f *clientFlags) error {
 	for _, err := range errs {
 		if err != nil {
 			return err
+		}
+	}
+	if f.forget {
+		for i := range cs {
+			if err := forgetKeys(cfg, keys.Client(uint32(f.first+i))); err != nil {
+				return err
+			}
 		}
 	}
 	var calls, mismatches atomic.Uint64

@@ -24,7 +24,7 @@ func NewReplicaCmd() *cobra.Command {
 		captureDir, profile         string
 		memProfile                  string
 		id                          uint32
-		watchStdin                  bool
+		watchStdin, forget          bool
 	)
 	cmd := &cobra.Command{
 		Use:   "replica --config CLUSTER.json --id N",
@@ -62,6 +62,12 @@ listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
 			r, err := replicas.New(cfg, id, opts)
 			if err != nil {
 				return err
+			}
+			if forget {
+				if err := forgetKeys(cfg, keys.Replica(id)); err != nil {
+					r.Close()
+					return err
+				}
 			}
 			if profile != "" {
 				stop, err := startCPUProfile(strings.ReplaceAll(profile, "%d", fmt.Sprint(id)))
@@ -109,6 +115,7 @@ listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&profile, "cpuprofile", os.Getenv("REPLBENCH_CPUPROFILE"), "write a CPU profile (pprof) of the replica to this file; %d in it becomes the replica id (default $REPLBENCH_CPUPROFILE, so 'run' can profile every replica)")
 	f.BoolVar(&watchStdin, "watch-stdin", false, watchStdinUsage)
+	f.BoolVar(&forget, "forget-keys", false, forgetKeysUsage)
 	f.StringVar(&memProfile, "memprofile", os.Getenv("REPLBENCH_MEMPROFILE"), "write a heap profile (pprof, in-use and allocated) of the replica to this file when it stops; %d becomes the replica id (default $REPLBENCH_MEMPROFILE)")
 	f.StringVar(&captureDir, "capture-dir", "", "write every frame this replica receives to DIR/replica-<id>.rbcap (read it with 'replbench msgdump')")
 	return cmd

@@ -295,8 +295,12 @@ func (r *Remote) install(ctx context.Context, hc *hostConn) error {
 	if err != nil {
 		return err
 	}
-	dst := path.Join(hc.host.WorkDir(), "bin", "replbench-node-"+bin.Hash[:16])
-	if _, err := hc.c.Output(ctx, "test -x "+remote.Quote(dst)); err == nil {
+	dir := path.Join(hc.host.WorkDir(), "bin")
+	dst := path.Join(dir, "replbench-node-"+bin.Hash[:16])
+	// Temporary files of uploads cut short (Ctrl-C, a killed orchestrator)
+	// are swept once they are old enough not to be another run's upload.
+	sweep := "find " + remote.Quote(dir) + " -maxdepth 1 -name '.replbench-node-*.tmp-*' -mmin +10 -exec rm -f {} + 2>/dev/null; "
+	if _, err := hc.c.Output(ctx, sweep+"test -x "+remote.Quote(dst)); err == nil {
 		hc.bin = dst
 		return nil
 	}
@@ -465,7 +469,7 @@ func (w *remoteJob) start(hc *hostConn, name, logName string, args []string) (*r
 	if procs := w.pl.processes(hc.host.Name); procs > 1 {
 		env = strings.Join(fairShare(hc.cores, procs), " ") + " "
 	}
-	cmd := "cd " + remote.Quote(w.dirs[hc.host.Name]) + " && " + env + "exec " + strings.Join(q, " ") + " --watch-stdin"
+	cmd := "cd " + remote.Quote(w.dirs[hc.host.Name]) + " && " + env + "exec " + strings.Join(q, " ") + " --watch-stdin --forget-keys"
 	p, err := hc.c.Start(cmd, logf.stdout(), logf)
 	if err != nil {
 		logf.Close()
