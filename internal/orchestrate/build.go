@@ -95,13 +95,24 @@ func (b *Binaries) make(ctx context.Context, goos, goarch string) (*Binary, erro
 	if b.Log != nil {
 		fmt.Fprintf(b.Log, "building replbench-node for %s/%s\n", goos, goarch)
 	}
-	cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-o", out, "./cmd/replbench-node")
+	// Built beside the cached binary and renamed over it, so replicas of
+	// another run still executing the old one are not disturbed.
+	tmp, err := os.CreateTemp(b.CacheDir, filepath.Base(out)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-o", tmp.Name(), "./cmd/replbench-node")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH="+goarch, "CGO_ENABLED=0")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("build replbench-node for %s/%s in %s: %v: %s", goos, goarch, src, err, strings.TrimSpace(stderr.String()))
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return nil, err
 	}
 	return hashed(out, goos, goarch)
 }
