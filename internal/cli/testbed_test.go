@@ -226,6 +226,7 @@ warmup: 500ms
 cooldown: 500ms
 duration: 3s
 load: {clients: 5, outstanding: 2}
+network: {links: [{between: [zone-a, zone-b], delay: 5ms}]}
 `)
 	results := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -247,6 +248,19 @@ load: {clients: 5, outstanding: 2}
 	}
 	if want := []string{"10.77.0.1:7400", "10.77.0.2:7401", "10.77.0.3:7402", "10.77.0.1:7403"}; !slices.Equal(cfg.Replicas, want) {
 		t.Errorf("replicas at %v, want %v", cfg.Replicas, want)
+	}
+	// Links between zones follow the hosts file's labels: h1 and h3 are in
+	// zone-a, h2 and h4 in zone-b, h5 in zone-a.
+	if nw := cfg.Network; nw == nil || fmt.Sprint(nw.ReplicaLabels) != "[[zone-a] [zone-b] [zone-a] [zone-a]]" ||
+		fmt.Sprint(nw.ClientLabels) != "[{0 3 [zone-b]} {3 2 [zone-a]}]" {
+		t.Errorf("network labels %+v, want replicas by their hosts' zones and clients 0-2 in zone-b, 3-4 in zone-a", nw)
+	}
+	// The zone-b clients' requests and replies cross between zones (10 ms
+	// and more), and they make about a third of the completions; the zone-a
+	// clients find a quorum in their own zone.
+	t.Logf("p50 %.1f ms, p90 %.1f ms", num(t, rows[0], "p50_us")/1000, num(t, rows[0], "p90_us")/1000)
+	if p90 := num(t, rows[0], "p90_us"); p90 < 10000 {
+		t.Errorf("p90 %.0f µs, want at least 10 ms with 5 ms between zones", p90)
 	}
 	// Clients 0-2 ran on h4, 3-4 on h5; their counts add up to the point's.
 	var total uint64
