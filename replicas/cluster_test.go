@@ -58,6 +58,15 @@ func startCluster(t testing.TB, protocol string, n, nclients int, replicaScheme,
 			r.Close()
 		}
 	})
+	// Load starts on a full mesh: with a replica not yet linked, the others
+	// would need every vote and the gate would have nothing to skip.
+	wait, stop := context.WithTimeout(ctx, 10*time.Second)
+	defer stop()
+	for i, r := range rs {
+		if err := r.WaitConnected(wait); err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+	}
 	return cfg, rs
 }
 

@@ -357,5 +357,22 @@ func (r *Replica) Stats() Stats {
 // TransportStats returns the transport's counters.
 func (r *Replica) TransportStats() transport.Stats { return r.tr.Stats() }
 
+// WaitConnected returns once this replica has authenticated links to every
+// other replica, or ctx ends. Only TCP transports connect in the
+// background; others are connected from the start.
+func (r *Replica) WaitConnected(ctx context.Context) error {
+	tcp, ok := r.tr.(*transport.TCP)
+	if !ok {
+		return nil
+	}
+	var peers []keys.Principal
+	for i := range r.cfg.Replicas {
+		if uint32(i) != r.id {
+			peers = append(peers, keys.Replica(uint32(i)))
+		}
+	}
+	return tcp.WaitConnected(ctx, peers...)
+}
+
 // Close stops the transport.
 func (r *Replica) Close() error { return r.tr.Close() }
