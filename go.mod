@@ -3,6 +3,7 @@ module github.com/replbench/replbench
 go 1.26.8
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/google/gopacket v1.1.19
 	github.com/kevinburke/ssh_config v1.6.0

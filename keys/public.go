@@ -43,6 +43,9 @@ func LoadPublic(scheme Scheme, dir string, replicas, clients int) (Verifier, err
 		}
 		*a.slot(p) = pub
 	}
+	if err := a.decodeKeys(); err != nil {
+		return nil, fmt.Errorf("load %s public keys from %s: %w", scheme, dir, err)
+	}
 	return publicVerifier{a}, nil
 }
 

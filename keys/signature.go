@@ -30,6 +30,9 @@ type sigAuth struct {
 	replicas []crypto.PublicKey // index = replica id; nil = unknown
 	clients  []crypto.PublicKey // index = client id; nil = unknown
 	maxSize  int
+	// ed holds the Ed25519 keys decoded once, by principal like replicas
+	// and clients (replicas first); nil entries for unknown clients.
+	ed []*edKey
 }
 
 var _ Authenticator = (*sigAuth)(nil)
@@ -88,7 +91,28 @@ func NewSignatureAuthenticator(self Principal, priv crypto.Signer, replicaKeys, 
 	case Ed25519:
 		a.maxSize = ed25519.SignatureSize
 	}
+	if err := a.decodeKeys(); err != nil {
+		return nil, fmt.Errorf("%s authenticator for %s: %w", scheme, self, err)
+	}
 	return a, nil
+}
+
+// decodeKeys decodes the Ed25519 public keys once, for Verify.
+func (a *sigAuth) decodeKeys() error {
+	if a.scheme != Ed25519 {
+		return nil
+	}
+	a.ed = make([]*edKey, len(a.replicas)+len(a.clients))
+	for i, pub := range append(slices.Clone(a.replicas), a.clients...) {
+		if pub == nil {
+			continue
+		}
+		var err error
+		if a.ed[i], err = newEdKey(pub.(ed25519.PublicKey)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // slot points at p's public key entry; p must be in range.
@@ -141,7 +165,11 @@ func (a *sigAuth) Verify(from Principal, msg, auth []byte) error {
 	case nil:
 		return unknownSender(a.scheme, from)
 	case ed25519.PublicKey:
-		ok = len(auth) == ed25519.SignatureSize && ed25519.Verify(pub, msg, auth)
+		i := int(from.ID)
+		if from.Role == RoleClient {
+			i += len(a.replicas)
+		}
+		ok = a.ed[i].verify(msg, auth)
 	case *rsa.PublicKey:
 		h := sha256.Sum256(msg)
 		ok = rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], auth) == nil
