@@ -93,7 +93,14 @@ func (b *Binaries) make(ctx context.Context, goos, goarch string) (*Binary, erro
 	}
 	out := filepath.Join(b.CacheDir, fmt.Sprintf("replbench-node-%s-%s", goos, goarch))
 	if b.Log != nil {
-		fmt.Fprintf(b.Log, "building replbench-node for %s/%s\n", goos, goarch)
+		fmt.Fprintf(b.Log, "building replbench-node for %s/%s from %s\n", goos, goarch, src)
+		// The node binary comes from the tree as it is now; say so when
+		// that is not what this replbench was built from.
+		if rev, _ := builtFrom(); rev != "" {
+			if head, err := exec.Command("git", "-C", src, "rev-parse", "HEAD").Output(); err == nil && strings.TrimSpace(string(head)) != rev {
+				fmt.Fprintf(b.Log, "warning: this replbench was built from commit %.12s but %s is at %.12s; replicas and clients run the tree's code (pass --binary to choose)\n", rev, src, strings.TrimSpace(string(head)))
+			}
+		}
 	}
 	// Built beside the cached binary and renamed over it, so replicas of
 	// another run still executing the old one are not disturbed.

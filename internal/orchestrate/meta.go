@@ -52,20 +52,8 @@ func newMeta(spec *experiments.Spec, command, hosts []string) *Meta {
 // gitCommit prefers the revision stamped into the binary by the Go
 // toolchain and falls back to asking git about the working directory.
 func gitCommit() (string, bool) {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		var rev string
-		var dirty bool
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				dirty = s.Value == "true"
-			}
-		}
-		if rev != "" {
-			return rev, dirty
-		}
+	if rev, dirty := builtFrom(); rev != "" {
+		return rev, dirty
 	}
 	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
 	if err != nil {
@@ -73,4 +61,22 @@ func gitCommit() (string, bool) {
 	}
 	status, _ := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output()
 	return strings.TrimSpace(string(out)), len(strings.TrimSpace(string(status))) > 0
+}
+
+// builtFrom is the commit the running binary was built from, as the go
+// tool stamped it; "" when it did not (go run, tests).
+func builtFrom() (rev string, dirty bool) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", false
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	return rev, dirty
 }
