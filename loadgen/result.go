@@ -147,7 +147,39 @@ func (r *Result) second(i int, runEnd int64) Second {
 }
 
 // Tags of the interval histograms in the log written by WriteHlog.
-const uncorrectedSuffix = "-uncorrected"
+// UncorrectedSuffix ends the tags of the uncorrected histograms in a
+// latency log: "<phase>" is corrected latency, "<phase>-uncorrected" not.
+const UncorrectedSuffix = "-uncorrected"
+
+// NewHlogWriter starts a latency log of a run that started at start: it
+// writes the header WriteHlog's logs have and returns the writer and the
+// start in Unix milliseconds, from which interval times are counted. Other
+// writers of such logs (the merge of several load generators') use it, so
+// that every latency log reads the same.
+func NewHlogWriter(w io.Writer, start time.Time) (*hdrhistogram.HistogramLogWriter, int64, error) {
+	lw := hdrhistogram.NewHistogramLogWriter(w)
+	startMs := start.UnixMilli()
+	// The log states its base time in whole seconds; interval times are
+	// written relative to that same second so that readers recover them.
+	baseMs := startMs - startMs%1000
+	lw.SetBaseTime(baseMs)
+	steps := []func() error{
+		lw.OutputLogFormatVersion,
+		func() error {
+			return lw.OutputComment("[Values in microseconds; Interval_Max in seconds. Tag <phase>: latency from the due time (corrected); <phase>" +
+				UncorrectedSuffix + ": from the send time]")
+		},
+		func() error { return lw.OutputStartTime(startMs) },
+		func() error { return lw.OutputBaseTime(baseMs) },
+		lw.OutputLegend,
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, 0, fmt.Errorf("write hlog header: %w", err)
+		}
+	}
+	return lw, startMs, nil
+}
 
 // WriteHlog writes the timeline's histograms as an HdrHistogram interval log.
 // Each slot gives two histograms: the corrected one, tagged with its phase
@@ -157,26 +189,9 @@ const uncorrectedSuffix = "-uncorrected"
 // seconds, and HdrHistogram's HistogramLogProcessor reports milliseconds
 // with -outputValueUnitRatio 1000.
 func (r *Result) WriteHlog(w io.Writer) error {
-	lw := hdrhistogram.NewHistogramLogWriter(w)
-	startMs := r.Start.UnixMilli()
-	// The log states its base time in whole seconds; interval times are
-	// written relative to that same second so that readers recover them.
-	baseMs := startMs - startMs%1000
-	lw.SetBaseTime(baseMs)
-	steps := []func() error{
-		lw.OutputLogFormatVersion,
-		func() error {
-			return lw.OutputComment("[Values in microseconds; Interval_Max in seconds. Tag <phase>: latency from the due time (corrected); <phase>" +
-				uncorrectedSuffix + ": from the send time]")
-		},
-		func() error { return lw.OutputStartTime(startMs) },
-		func() error { return lw.OutputBaseTime(baseMs) },
-		lw.OutputLegend,
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return fmt.Errorf("write hlog header: %w", err)
-		}
+	lw, startMs, err := NewHlogWriter(w, r.Start)
+	if err != nil {
+		return err
 	}
 	for i, sec := range r.Timeline {
 		// Copies, so that writing stamps no tag or time on the result's own.
@@ -189,7 +204,7 @@ func (r *Result) WriteHlog(w io.Writer) error {
 		for _, h := range []struct {
 			h   *hdrhistogram.PackedHistogram
 			tag string
-		}{{lat, sec.Phase}, {unc, sec.Phase + uncorrectedSuffix}} {
+		}{{lat, sec.Phase}, {unc, sec.Phase + UncorrectedSuffix}} {
 			h.h.SetStartTimeMs(from)
 			h.h.SetEndTimeMs(to)
 			h.h.SetTag(h.tag)

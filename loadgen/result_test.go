@@ -63,7 +63,7 @@ func TestHlogRoundTrip(t *testing.T) {
 		}
 		for p := range numPhases {
 			want := int64(res.Phases[p].Completed)
-			for _, tag := range []string{p.String(), p.String() + uncorrectedSuffix} {
+			for _, tag := range []string{p.String(), p.String() + UncorrectedSuffix} {
 				if h := merged[tag]; h == nil || h.TotalCount() != want {
 					t.Errorf("tag %s: read back %v values, want %d", tag, h, want)
 				}

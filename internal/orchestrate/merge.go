@@ -22,14 +22,6 @@ const (
 	latencyLogFile   = "latency.hlog"
 )
 
-// uncorrectedTag is the suffix of the uncorrected histograms' tags, and
-// hlogComment the comment line, as loadgen.Result.WriteHlog writes them.
-const (
-	uncorrectedTag = "-uncorrected"
-	hlogComment    = "[Values in microseconds; Interval_Max in seconds. Tag <phase>: latency from the due time (corrected); <phase>" +
-		uncorrectedTag + ": from the send time]"
-)
-
 // MergeClientRuns merges the outputs of several load generator processes of
 // one point. dirs each hold client.json and latency.hlog; the merged
 // latency.hlog is written to out (a file path) and the merged report
@@ -170,21 +162,9 @@ func mergeLatencyLogs(w io.Writer, out string, dirs []string, reps []*node.Clien
 		ins[i] = &hlogInput{name: name, lr: hdrhistogram.NewHistogramLogReader(f), timeline: reps[i].Timeline}
 	}
 
-	lw := hdrhistogram.NewHistogramLogWriter(w)
-	startMs := m.Start.UnixMilli()
-	baseMs := startMs - startMs%1000 // whole seconds, as WriteHlog does
-	lw.SetBaseTime(baseMs)
-	header := []func() error{
-		lw.OutputLogFormatVersion,
-		func() error { return lw.OutputComment(hlogComment) },
-		func() error { return lw.OutputStartTime(startMs) },
-		func() error { return lw.OutputBaseTime(baseMs) },
-		lw.OutputLegend,
-	}
-	for _, step := range header {
-		if err := step(); err != nil {
-			return fmt.Errorf("write %s: %w", out, err)
-		}
+	lw, startMs, err := loadgen.NewHlogWriter(w, m.Start)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", out, err)
 	}
 
 	slots := 0
@@ -231,7 +211,7 @@ func mergeLatencyLogs(w io.Writer, out string, dirs []string, reps []*node.Clien
 		for _, h := range []struct {
 			h   *hdrhistogram.Histogram
 			tag string
-		}{{lat, sec.Phase}, {unc, sec.Phase + uncorrectedTag}} {
+		}{{lat, sec.Phase}, {unc, sec.Phase + loadgen.UncorrectedSuffix}} {
 			h.h.SetStartTimeMs(from)
 			h.h.SetEndTimeMs(to)
 			h.h.SetTag(h.tag)
@@ -290,7 +270,7 @@ func (in *hlogInput) slot(i int) (lat, unc *hdrhistogram.Histogram, err error) {
 	if lat, err = in.next(s.Phase); err != nil {
 		return nil, nil, err
 	}
-	if unc, err = in.next(s.Phase + uncorrectedTag); err != nil {
+	if unc, err = in.next(s.Phase + loadgen.UncorrectedSuffix); err != nil {
 		return nil, nil, err
 	}
 	for _, h := range []*hdrhistogram.Histogram{lat, unc} {
