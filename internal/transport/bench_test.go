@@ -14,7 +14,11 @@ import (
 // receiver over loopback, from the first Send to the last frame handed to
 // the receiver's handler. allocs/op counts both ends: the receiver allocates
 // each frame it hands over.
-func BenchmarkTCPSend100B(b *testing.B) {
+func BenchmarkTCPSend100B(b *testing.B) { benchTCPSend(b, nil) }
+
+// benchTCPSend streams 100-byte frames between two TCP transports; link,
+// when set, shapes the sender's link to the receiver.
+func benchTCPSend(b *testing.B, link func(keys.Principal) Link) {
 	auths := generate(b, keys.None, 2, 0)
 	ln := listen(b)
 	var received atomic.Int64
@@ -25,7 +29,8 @@ func BenchmarkTCPSend100B(b *testing.B) {
 			close(done)
 		}
 	}})
-	sender := start(b, node{self: r0, auth: auths[r0], peers: map[keys.Principal]string{r1: ln.Addr().String()}})
+	sender := start(b, node{self: r0, auth: auths[r0], peers: map[keys.Principal]string{r1: ln.Addr().String()},
+		tweak: func(c *Config) { c.Link = link }})
 	waitConnected(b, sender, r1)
 	benchSend(b, sender, &target, done)
 	sender.Close() // settles the write counters

@@ -3,7 +3,6 @@ package transport
 import (
 	"errors"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -262,21 +261,5 @@ func TestShapedQueueFull(t *testing.T) {
 // BenchmarkTCPSend100BShaped is BenchmarkTCPSend100B over a link with 1 ms
 // delay: the cost of stamping, copying out and timing every frame.
 func BenchmarkTCPSend100BShaped(b *testing.B) {
-	auths := generate(b, keys.None, 2, 0)
-	ln := listen(b)
-	var received atomic.Int64
-	var target int64
-	done := make(chan struct{})
-	start(b, node{self: r1, auth: auths[r1], ln: ln, h: func(keys.Principal, []byte) {
-		if received.Add(1) == atomic.LoadInt64(&target) {
-			close(done)
-		}
-	}})
-	sender := start(b, node{self: r0, auth: auths[r0], peers: map[keys.Principal]string{r1: ln.Addr().String()},
-		tweak: func(c *Config) { c.Link = func(keys.Principal) Link { return Link{Delay: time.Millisecond} } }})
-	waitConnected(b, sender, r1)
-	benchSend(b, sender, &target, done)
-	sender.Close()
-	s := sender.Stats()
-	b.ReportMetric(float64(s.FramesOut)/float64(s.Flushes), "frames/write")
+	benchTCPSend(b, func(keys.Principal) Link { return Link{Delay: time.Millisecond} })
 }
