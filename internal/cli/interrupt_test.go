@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,6 +80,7 @@ func TestBadInputs(t *testing.T) {
 		{"bad spec", []string{"run", badSpec}, "e2e.yaml:2: load.clients: must be >= 1, got -2"},
 		{"no spec", []string{"run"}, "accepts 1 arg"},
 		{"resume without a run", []string{"run", writeSpec(t, "name: fresh\n"), "--results", t.TempDir(), "--resume"}, "no earlier run"},
+		{"results path is a file", []string{"run", writeSpec(t, "name: fresh\n"), "--results", aFile(t)}, "results directory: mkdir "},
 		{"replica without config", []string{"replica", "--id", "0"}, "--config is required"},
 		{"replica with missing config", []string{"replica", "--config", "/nonexistent.json"}, "no such file"},
 		{"client without config", []string{"client"}, "--config is required"},
@@ -101,6 +103,16 @@ func TestBadInputs(t *testing.T) {
 		})
 	}
 	assertNoChildren(t)
+}
+
+// aFile is a plain file, where a directory is expected.
+func aFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "not-a-directory")
+	if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // unreachableCluster writes a cluster file whose replica address has no listener.

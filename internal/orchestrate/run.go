@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -197,15 +198,21 @@ func runDir(opt Options, given []byte) (string, error) {
 		}
 		return dir, nil
 	}
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return "", fmt.Errorf("results directory: %w", err)
+	}
 	id := time.Now().UTC().Format("20060102-150405")
 	dir := filepath.Join(base, id)
 	for i := 2; ; i++ { // two runs in one second get distinct directories
-		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-			break
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("results directory: %w", err)
 		}
 		dir = filepath.Join(base, fmt.Sprintf("%s-%d", id, i))
 	}
-	return dir, os.MkdirAll(dir, 0o755)
 }
 
 func indexOf(jobs []*Job, r *PointResult) int {
