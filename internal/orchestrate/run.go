@@ -227,7 +227,7 @@ func indexOf(jobs []*Job, r *PointResult) int {
 // printTable writes the end-of-run table: one line per finished job.
 func printTable(out io.Writer, s *Summary) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "point\trepeat\tthroughput ops/s\tp50 µs\tp99 µs\tmax µs\tpeak RSS MB\terrors\t\tlabel")
+	fmt.Fprintln(tw, "point\trepeat\tthroughput ops/s\tp50 µs\tp99 µs\tmax µs\tpeak RSS MiB\terrors\t\tlabel")
 	for _, r := range s.Results {
 		peak := 0.0
 		for _, u := range r.Replicas {
