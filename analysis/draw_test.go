@@ -165,8 +165,8 @@ func TestTablesCarryFixtureNumbers(t *testing.T) {
 		{0, "throughput_ops_ci95", "11634.8842"}, // t(0.975, 1) · sd / √2
 		{3, "p99_us_mean", "2539"},               // (2357 + 2721) / 2
 		{5, "cpu_cores_mean", "1.7127"},          // (2.561 + 2.577) / 2 / 1.5 s
-		{3, "rss_peak_mb_r3_mean", "13.405"},     // (13.15 + 13.66) / 2
-		{0, "rss_peak_mb_r1_mean", ""},           // the unreplicated point has one replica
+		{3, "rss_peak_mib_r3_mean", "13.405"},    // (13.15 + 13.66) / 2
+		{0, "rss_peak_mib_r1_mean", ""},          // the unreplicated point has one replica
 		{4, "cpu_cores_r0_mean", strconv.FormatFloat((0.655+0.675)/2/1.5, 'f', 4, 64)},
 	} {
 		if got := cell(tc.point, tc.col); got != tc.want {

@@ -491,7 +491,7 @@ func (d *drawing) replicaBars(r *Run, prefix string, cpu bool) *figure {
 	n := r.Replicas()
 	if n == 0 {
 		if !cpu {
-			d.problem(fmt.Errorf("%s: no per-replica columns (rss_peak_mb_r<i>, cpu_s_r<i>); replica figures left out", r.path("summary.csv")))
+			d.problem(fmt.Errorf("%s: no per-replica columns (rss_peak_mib_r<i>, cpu_s_r<i>); replica figures left out", r.path("summary.csv")))
 		}
 		return nil
 	}

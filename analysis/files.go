@@ -101,7 +101,7 @@ func (r *Repeat) Timeline() ([]Slot, error) {
 	}
 	col := map[string]int{}
 	for i, h := range header {
-		col[strings.TrimSpace(h)] = i
+		col[canonicalColumn(strings.TrimSpace(h))] = i
 	}
 	for _, need := range []string{"t_s", "phase", "throughput_ops"} {
 		if _, ok := col[need]; !ok {
@@ -110,7 +110,7 @@ func (r *Repeat) Timeline() ([]Slot, error) {
 	}
 	replicas := 0
 	for {
-		if _, ok := col[fmt.Sprintf("rss_mb_r%d", replicas)]; !ok {
+		if _, ok := col[fmt.Sprintf("rss_mib_r%d", replicas)]; !ok {
 			break
 		}
 		replicas++
@@ -144,7 +144,7 @@ func (r *Repeat) Timeline() ([]Slot, error) {
 			Throughput: num("throughput_ops"), Mean: num("mean_us"), P50: num("p50_us"), P90: num("p90_us"),
 			P99: num("p99_us"), Max: num("max_us")}
 		for i := 0; i < replicas; i++ {
-			s.RSS = append(s.RSS, num(fmt.Sprintf("rss_mb_r%d", i)))
+			s.RSS = append(s.RSS, num(fmt.Sprintf("rss_mib_r%d", i)))
 			s.CPU = append(s.CPU, num(fmt.Sprintf("cpu_util_r%d", i)))
 		}
 		if bad != nil {

@@ -83,8 +83,8 @@ type Latency struct {
 
 // Replica is one replica's resource use in a repeat.
 type Replica struct {
-	PeakRSSMB  float64 // MiB (2^20 bytes), the kernel's high-water mark
-	MeanRSSMB  float64 // MiB, mean over the measure window
+	PeakRSSMiB float64 // MiB (2^20 bytes), the kernel's high-water mark
+	MeanRSSMiB float64 // MiB, mean over the measure window
 	CPUSeconds float64 // user+system in the measure window
 }
 
@@ -249,7 +249,7 @@ type row struct {
 
 // metricColumns are summary.csv's columns after the swept keys.
 var metricColumns = []string{"throughput_ops", "completed", "errors", "mean_us", "p50_us", "p90_us",
-	"p99_us", "p999_us", "max_us", "rss_peak_mb_max", "cpu_s_total"}
+	"p99_us", "p999_us", "max_us", "rss_peak_mib_max", "cpu_s_total"}
 
 // loadSummaryCSV reads summary.csv by its header's names, so columns may
 // be added or reordered. It reports false when the file is missing or its
@@ -274,7 +274,7 @@ func (r *Run) loadSummaryCSV() ([]row, bool) {
 	}
 	col := make(map[string]int, len(header))
 	for i, h := range header {
-		col[strings.TrimSpace(h)] = i
+		col[canonicalColumn(strings.TrimSpace(h))] = i
 	}
 	for _, need := range []string{"point", "repeat", "label", "throughput_ops"} {
 		if _, ok := col[need]; !ok {
@@ -355,18 +355,18 @@ func (r *Run) parseRow(rec []string, col map[string]int, keys []string, where st
 		N: n, Throughput: num("throughput_ops"), Completed: num("completed"), Errors: num("errors"),
 		Latency: Latency{Mean: num("mean_us"), P50: num("p50_us"), P90: num("p90_us"),
 			P99: num("p99_us"), P999: num("p999_us"), Max: num("max_us")},
-		PeakRSSMax: num("rss_peak_mb_max"), CPUTotal: num("cpu_s_total"),
+		PeakRSSMax: num("rss_peak_mib_max"), CPUTotal: num("cpu_s_total"),
 	}
 	noLatency(rep)
 	for i := 0; ; i++ {
-		peak, mean, cpu := fmt.Sprintf("rss_peak_mb_r%d", i), fmt.Sprintf("rss_mean_mb_r%d", i), fmt.Sprintf("cpu_s_r%d", i)
+		peak, mean, cpu := fmt.Sprintf("rss_peak_mib_r%d", i), fmt.Sprintf("rss_mean_mib_r%d", i), fmt.Sprintf("cpu_s_r%d", i)
 		_, ok1 := col[peak]
 		_, ok2 := col[cpu]
 		if !ok1 && !ok2 {
 			break
 		}
-		u := Replica{PeakRSSMB: num(peak), MeanRSSMB: num(mean), CPUSeconds: num(cpu)}
-		if math.IsNaN(u.PeakRSSMB) && math.IsNaN(u.MeanRSSMB) && math.IsNaN(u.CPUSeconds) {
+		u := Replica{PeakRSSMiB: num(peak), MeanRSSMiB: num(mean), CPUSeconds: num(cpu)}
+		if math.IsNaN(u.PeakRSSMiB) && math.IsNaN(u.MeanRSSMiB) && math.IsNaN(u.CPUSeconds) {
 			break // a point with fewer replicas than the run's largest
 		}
 		rep.Replicas = append(rep.Replicas, u)
@@ -395,10 +395,25 @@ type pointJSON struct {
 		Max  float64 `json:"max"`
 	} `json:"latency"`
 	Replicas []struct {
-		PeakRSSMB  float64 `json:"peak_rss_mb"`
-		MeanRSSMB  float64 `json:"mean_rss_mb"`
+		PeakRSSMiB float64 `json:"peak_rss_mib"`
+		MeanRSSMiB float64 `json:"mean_rss_mib"`
 		CPUSeconds float64 `json:"cpu_seconds"`
+		// The same in MiB under their names before 2026-11-21.
+		LegacyPeakRSS float64 `json:"peak_rss_mb"`
+		LegacyMeanRSS float64 `json:"mean_rss_mb"`
 	} `json:"replicas"`
+}
+
+// canonicalColumn maps the memory columns' names before 2026-11-21
+// (rss_peak_mb_max, rss_peak_mb_r<i>, rss_mean_mb_r<i>, rss_mb_r<i>), which
+// held MiB all along, to their names now, so older results load alike.
+func canonicalColumn(name string) string {
+	for _, stem := range []string{"rss_peak_mb_", "rss_mean_mb_", "rss_mb_"} {
+		if rest, ok := strings.CutPrefix(name, stem); ok {
+			return strings.TrimSuffix(stem, "mb_") + "mib_" + rest
+		}
+	}
+	return name
 }
 
 // loadSummaryJSON rebuilds summary.csv's rows from each repeat's
@@ -424,8 +439,11 @@ func (r *Run) loadSummaryJSON(points map[int]*expandedPoint) []row {
 		}
 		noLatency(rep)
 		for _, u := range pj.Replicas {
-			rep.Replicas = append(rep.Replicas, Replica(u))
-			rep.PeakRSSMax = max(nanToZero(rep.PeakRSSMax), u.PeakRSSMB)
+			if u.PeakRSSMiB == 0 && u.MeanRSSMiB == 0 {
+				u.PeakRSSMiB, u.MeanRSSMiB = u.LegacyPeakRSS, u.LegacyMeanRSS
+			}
+			rep.Replicas = append(rep.Replicas, Replica{PeakRSSMiB: u.PeakRSSMiB, MeanRSSMiB: u.MeanRSSMiB, CPUSeconds: u.CPUSeconds})
+			rep.PeakRSSMax = max(nanToZero(rep.PeakRSSMax), u.PeakRSSMiB)
 			rep.CPUTotal += u.CPUSeconds
 		}
 		rw := row{point: pj.Point, label: pj.Label, rep: rep, where: name}

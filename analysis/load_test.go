@@ -79,7 +79,7 @@ func TestLoadFixture(t *testing.T) {
 	if n := len(p0.Repeats[0].Replicas); n != 1 {
 		t.Errorf("unreplicated point has %d replicas, want 1", n)
 	}
-	if rs := p3.Repeats[0].Replicas; len(rs) != 4 || rs[3].PeakRSSMB != 13.15 || rs[3].CPUSeconds != 0.505 {
+	if rs := p3.Repeats[0].Replicas; len(rs) != 4 || rs[3].PeakRSSMiB != 13.15 || rs[3].CPUSeconds != 0.505 {
 		t.Errorf("pbft point's replicas: %+v", rs)
 	}
 	if r.Replicas() != 4 {
@@ -123,7 +123,7 @@ func TestPointStat(t *testing.T) {
 // columns, an extra one, and replicas blank where a point has fewer.
 func TestSummaryCSVByName(t *testing.T) {
 	dir := copyFixture(t)
-	csv := `repeat,point,label,a.b,throughput_ops,note,p99_us,p50_us,completed,errors,mean_us,p90_us,p999_us,max_us,rss_peak_mb_max,cpu_s_total,cpu_s_r0,rss_peak_mb_r0,rss_mean_mb_r0,cpu_s_r1,rss_peak_mb_r1,rss_mean_mb_r1
+	csv := `repeat,point,label,a.b,throughput_ops,note,p99_us,p50_us,completed,errors,mean_us,p90_us,p999_us,max_us,rss_peak_mib_max,cpu_s_total,cpu_s_r0,rss_peak_mib_r0,rss_mean_mib_r0,cpu_s_r1,rss_peak_mib_r1,rss_mean_mib_r1
 1,0,a.b=1,1,100.5,x,900,400,150,0,450,800,950,990,20,3,1.5,10,9,1.5,20,19
 2,0,a.b=1,1,99.5,y,1100,600,149,1,550,900,1050,1090,21,3,1.5,11,9,1.5,21,19
 1,1,a.b=2,2,300,z,2000,1000,450,0,1100,1800,2100,2200,30,2,2,30,29,,,
@@ -145,7 +145,7 @@ func TestSummaryCSVByName(t *testing.T) {
 	if p.Values["a.b"] != "1" || len(p.Repeats) != 2 || p.Repeats[1].Latency.P50 != 600 || p.Repeats[1].Errors != 1 {
 		t.Errorf("point 0: %+v %+v", p.Values, p.Repeats[1])
 	}
-	if rs := p.Repeats[0].Replicas; len(rs) != 2 || rs[1].PeakRSSMB != 20 || rs[0].CPUSeconds != 1.5 {
+	if rs := p.Repeats[0].Replicas; len(rs) != 2 || rs[1].PeakRSSMiB != 20 || rs[0].CPUSeconds != 1.5 {
 		t.Errorf("point 0 replicas %+v", rs)
 	}
 	if rs := r.Points[1].Repeats[0].Replicas; len(rs) != 1 {
@@ -192,5 +192,67 @@ func TestRepeatFiles(t *testing.T) {
 	}
 	if !math.IsNaN(slots[0].RSS[0]) {
 		t.Errorf("RSS not sampled in the warm-up slot should be NaN, got %v", slots[0].RSS[0])
+	}
+}
+
+// TestLegacyMemoryNames: the fixture was written when the memory columns
+// and fields were named _mb (holding MiB, as now). Its summary.csv, its
+// points' summary.json (read when summary.csv is gone) and its timelines
+// must give the same memory figures (summary.csv rounds to 0.01) as
+// results written with the _mib names.
+func TestLegacyMemoryNames(t *testing.T) {
+	fromCSV, err := Load(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := copyFixture(t)
+	if err := os.Remove(filepath.Join(dir, "summary.csv")); err != nil {
+		t.Fatal(err)
+	}
+	fromJSON, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range fromCSV.Points {
+		for k, rep := range p.Repeats {
+			got := fromJSON.Points[i].Repeats[k]
+			if len(got.Replicas) != len(rep.Replicas) || math.Abs(got.PeakRSSMax-rep.PeakRSSMax) > 0.01 || rep.PeakRSSMax <= 0 {
+				t.Fatalf("point %d repeat %d: peak RSS from summary.json %v (%d replicas), from summary.csv %v (%d replicas)",
+					i, k+1, got.PeakRSSMax, len(got.Replicas), rep.PeakRSSMax, len(rep.Replicas))
+			}
+			for j, u := range rep.Replicas {
+				if g := got.Replicas[j]; math.Abs(g.PeakRSSMiB-u.PeakRSSMiB) > 0.01 || math.Abs(g.MeanRSSMiB-u.MeanRSSMiB) > 0.01 || u.MeanRSSMiB <= 0 {
+					t.Errorf("point %d repeat %d replica %d: summary.json %+v, summary.csv %+v", i, k+1, j, g, u)
+				}
+			}
+		}
+	}
+	slots, err := fromCSV.Points[5].Repeats[0].Timeline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	measured := 0
+	for _, s := range slots {
+		if s.Phase == "measure" {
+			measured++
+			if len(s.RSS) != 4 || !(s.RSS[0] > 0) {
+				t.Errorf("timeline slot at %v s: RSS %v, want 4 replicas' samples from rss_mb_r<i>", s.T, s.RSS)
+			}
+		}
+	}
+	if measured == 0 {
+		t.Error("no measured slots in the timeline")
+	}
+}
+
+func TestCanonicalColumn(t *testing.T) {
+	for in, want := range map[string]string{
+		"rss_peak_mb_max": "rss_peak_mib_max", "rss_peak_mb_r3": "rss_peak_mib_r3",
+		"rss_mean_mb_r0": "rss_mean_mib_r0", "rss_mb_r12": "rss_mib_r12",
+		"rss_peak_mib_r3": "rss_peak_mib_r3", "p50_us": "p50_us", "rss_mb": "rss_mb",
+	} {
+		if got := canonicalColumn(in); got != want {
+			t.Errorf("canonicalColumn(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -25,8 +25,8 @@ var metrics = []Metric{
 	{"latency.p999", "p999_us", "p99.9 latency", "µs", func(_ *Point, r *Repeat) float64 { return r.Latency.P999 }},
 	{"latency.max", "max_us", "max latency", "µs", func(_ *Point, r *Repeat) float64 { return r.Latency.Max }},
 	{"errors", "errors", "errors", "", func(_ *Point, r *Repeat) float64 { return r.Errors }},
-	{"rss", "rss_peak_mb", "peak RSS, largest replica", "MiB", func(_ *Point, r *Repeat) float64 { return r.PeakRSSMax }},
-	{"rss.mean", "rss_mean_mb", "mean RSS per replica", "MiB", meanRSS},
+	{"rss", "rss_peak_mib", "peak RSS, largest replica", "MiB", func(_ *Point, r *Repeat) float64 { return r.PeakRSSMax }},
+	{"rss.mean", "rss_mean_mib", "mean RSS per replica", "MiB", meanRSS},
 	{"cpu", "cpu_cores", "CPU, all replicas", "cores", func(p *Point, r *Repeat) float64 { return cores(p, r, r.CPUTotal) }},
 }
 
@@ -69,7 +69,7 @@ func (p *Point) ReplicaStat(i int) (rss, cpu Stat) {
 	var rs, cs []float64
 	for _, r := range p.Repeats {
 		if i < len(r.Replicas) {
-			rs = append(rs, r.Replicas[i].PeakRSSMB)
+			rs = append(rs, r.Replicas[i].PeakRSSMiB)
 			cs = append(cs, cores(p, r, r.Replicas[i].CPUSeconds))
 		}
 	}
@@ -93,8 +93,8 @@ func meanRSS(_ *Point, r *Repeat) float64 {
 	var sum float64
 	n := 0
 	for _, u := range r.Replicas {
-		if !math.IsNaN(u.MeanRSSMB) {
-			sum += u.MeanRSSMB
+		if !math.IsNaN(u.MeanRSSMiB) {
+			sum += u.MeanRSSMiB
 			n++
 		}
 	}

@@ -67,7 +67,7 @@ func (d *drawing) aggregateCSV() []byte {
 		head = append(head, m.Column+"_mean", m.Column+"_sd", m.Column+"_ci95")
 	}
 	for i := 0; i < replicas; i++ {
-		for _, c := range []string{"rss_peak_mb", "cpu_cores"} {
+		for _, c := range []string{"rss_peak_mib", "cpu_cores"} {
 			stem := fmt.Sprintf("%s_r%d", c, i)
 			head = append(head, stem+"_mean", stem+"_sd", stem+"_ci95")
 		}

@@ -106,7 +106,7 @@ sweep:
 		t.Fatalf("summary.csv has %d rows, want 2", len(rows))
 	}
 	for _, r := range rows {
-		if num(t, r, "throughput_ops") <= 0 || num(t, r, "p50_us") <= 0 || num(t, r, "rss_peak_mb_r0") <= 0 {
+		if num(t, r, "throughput_ops") <= 0 || num(t, r, "p50_us") <= 0 || num(t, r, "rss_peak_mib_r0") <= 0 {
 			t.Errorf("row without measurements: %v", r)
 		}
 		if num(t, r, "errors") != 0 {

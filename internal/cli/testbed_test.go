@@ -156,7 +156,7 @@ sweep:
 			t.Errorf("point %s: want throughput and latency without errors, got %v", r["label"], r)
 		}
 		for i := 0; i < 4; i++ {
-			if num(t, r, fmt.Sprintf("rss_peak_mb_r%d", i)) <= 0 {
+			if num(t, r, fmt.Sprintf("rss_peak_mib_r%d", i)) <= 0 {
 				t.Errorf("point %s: no RSS sampled for replica %d on its host", r["label"], i)
 			}
 		}

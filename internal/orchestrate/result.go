@@ -18,10 +18,10 @@ import (
 // ReplicaUsage is one replica's resource use during a job.
 type ReplicaUsage struct {
 	ID         int     `json:"id"`
-	PeakRSSMB  float64 `json:"peak_rss_mb"` // highest VmHWM seen: peak over the process's life
-	MeanRSSMB  float64 `json:"mean_rss_mb"` // mean VmRSS over the measure window
-	CPUSeconds float64 `json:"cpu_seconds"` // CPU time (user+system) in the measure window
-	CPUUtil    float64 `json:"cpu_util"`    // CPU seconds per wall second (1.0 = one core busy)
+	PeakRSSMiB float64 `json:"peak_rss_mib"` // highest VmHWM seen: peak over the process's life
+	MeanRSSMiB float64 `json:"mean_rss_mib"` // mean VmRSS over the measure window
+	CPUSeconds float64 `json:"cpu_seconds"`  // CPU time (user+system) in the measure window
+	CPUUtil    float64 `json:"cpu_util"`     // CPU seconds per wall second (1.0 = one core busy)
 	Samples    int     `json:"samples"`
 }
 
@@ -45,11 +45,11 @@ type PointResult struct {
 // less at a phase's end) plus per-replica RSS and CPU in that slot.
 type TimelineRow struct {
 	loadgen.Second
-	RSSMB   []float64 // per replica, NaN when not sampled in this second
+	RSSMiB  []float64 // per replica, NaN when not sampled in this second
 	CPUUtil []float64
 }
 
-const mb = 1 << 20
+const mib = 1 << 20
 
 // buildResult joins the load generator's report with the replicas' samples.
 func buildResult(job *Job, rep *node.ClientReport, n int, series map[string]procstat.Series) *PointResult {
@@ -62,7 +62,7 @@ func buildResult(job *Job, rep *node.ClientReport, n int, series map[string]proc
 	to := rep.Start.Add(time.Duration(rep.Measure[1] * float64(time.Second)))
 	res.Timeline = make([]TimelineRow, len(rep.Timeline))
 	for i, s := range rep.Timeline {
-		res.Timeline[i] = TimelineRow{Second: s, RSSMB: nanSlice(n), CPUUtil: nanSlice(n)}
+		res.Timeline[i] = TimelineRow{Second: s, RSSMiB: nanSlice(n), CPUUtil: nanSlice(n)}
 	}
 	for id := 0; id < n; id++ {
 		samples := series[strconv.Itoa(id)].Samples
@@ -71,14 +71,14 @@ func buildResult(job *Job, rep *node.ClientReport, n int, series map[string]proc
 		var cnt int
 		for i := range samples {
 			s := &samples[i]
-			u.PeakRSSMB = math.Max(u.PeakRSSMB, float64(s.HWM)/mb)
+			u.PeakRSSMiB = math.Max(u.PeakRSSMiB, float64(s.HWM)/mib)
 			all += float64(s.RSS)
 			if !s.Time.Before(from) && !s.Time.After(to) {
 				sum += float64(s.RSS)
 				cnt++
 			}
 			if sec := slotAt(rep.Timeline, s.Time.Sub(rep.Start).Seconds()); sec >= 0 {
-				res.Timeline[sec].RSSMB[id] = float64(s.RSS) / mb
+				res.Timeline[sec].RSSMiB[id] = float64(s.RSS) / mib
 				if i > 0 {
 					dt := s.Time.Sub(samples[i-1].Time).Seconds()
 					if dt > 0 {
@@ -89,9 +89,9 @@ func buildResult(job *Job, rep *node.ClientReport, n int, series map[string]proc
 		}
 		switch {
 		case cnt > 0:
-			u.MeanRSSMB = sum / float64(cnt) / mb
+			u.MeanRSSMiB = sum / float64(cnt) / mib
 		case len(samples) > 0: // a window shorter than the sampling period
-			u.MeanRSSMB = all / float64(len(samples)) / mb
+			u.MeanRSSMiB = all / float64(len(samples)) / mib
 		}
 		if c0, ok0 := cpuAt(samples, from); ok0 {
 			if c1, ok1 := cpuAt(samples, to); ok1 {
@@ -147,14 +147,14 @@ func writeTimeline(path string, res *PointResult) error {
 	n := len(res.Replicas)
 	head := []string{"t_s", "length_s", "phase", "ops", "errors", "throughput_ops", "mean_us", "p50_us", "p90_us", "p99_us", "max_us"}
 	for i := 0; i < n; i++ {
-		head = append(head, fmt.Sprintf("rss_mb_r%d", i), fmt.Sprintf("cpu_util_r%d", i))
+		head = append(head, fmt.Sprintf("rss_mib_r%d", i), fmt.Sprintf("cpu_util_r%d", i))
 	}
 	_ = w.Write(head)
 	for _, r := range res.Timeline {
 		row := []string{round(r.T, 3), round(r.Length, 3), r.Phase, strconv.FormatUint(r.Ops, 10), strconv.FormatUint(r.Errors, 10),
 			round(r.Throughput, 1), round(r.Mean, 1), round(r.P50, 1), round(r.P90, 1), round(r.P99, 1), round(r.Max, 1)}
 		for i := 0; i < n; i++ {
-			row = append(row, ftoa(r.RSSMB[i], 2), ftoa(r.CPUUtil[i], 3))
+			row = append(row, ftoa(r.RSSMiB[i], 2), ftoa(r.CPUUtil[i], 3))
 		}
 		_ = w.Write(row)
 	}
@@ -181,9 +181,9 @@ func summaryHeader(swept []string, maxReplicas int) []string {
 	h = append(h, swept...)
 	h = append(h, "throughput_ops", "completed", "errors",
 		"mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
-		"rss_peak_mb_max", "cpu_s_total")
+		"rss_peak_mib_max", "cpu_s_total")
 	for i := 0; i < maxReplicas; i++ {
-		h = append(h, fmt.Sprintf("rss_peak_mb_r%d", i), fmt.Sprintf("rss_mean_mb_r%d", i), fmt.Sprintf("cpu_s_r%d", i))
+		h = append(h, fmt.Sprintf("rss_peak_mib_r%d", i), fmt.Sprintf("rss_mean_mib_r%d", i), fmt.Sprintf("cpu_s_r%d", i))
 	}
 	return h
 }
@@ -193,7 +193,7 @@ func summaryRow(res *PointResult, values []string, maxReplicas int) []string {
 	row = append(row, values...)
 	var peak, cpu float64
 	for _, u := range res.Replicas {
-		peak = math.Max(peak, u.PeakRSSMB)
+		peak = math.Max(peak, u.PeakRSSMiB)
 		cpu += u.CPUSeconds
 	}
 	l := res.Latency
@@ -203,7 +203,7 @@ func summaryRow(res *PointResult, values []string, maxReplicas int) []string {
 	for i := 0; i < maxReplicas; i++ {
 		if i < len(res.Replicas) {
 			u := res.Replicas[i]
-			row = append(row, round(u.PeakRSSMB, 2), round(u.MeanRSSMB, 2), round(u.CPUSeconds, 3))
+			row = append(row, round(u.PeakRSSMiB, 2), round(u.MeanRSSMiB, 2), round(u.CPUSeconds, 3))
 		} else {
 			row = append(row, "", "", "")
 		}

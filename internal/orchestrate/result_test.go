@@ -24,15 +24,15 @@ func TestBuildResult(t *testing.T) {
 		},
 	}
 	series := map[string]procstat.Series{"0": {Samples: []procstat.Sample{
-		{Time: at(0.5), RSS: 10 * mb, HWM: 10 * mb, CPU: 0},
-		{Time: at(1.5), RSS: 20 * mb, HWM: 20 * mb, CPU: 500 * time.Millisecond},
-		{Time: at(2.5), RSS: 30 * mb, HWM: 40 * mb, CPU: 1500 * time.Millisecond},
-		{Time: at(3.5), RSS: 5 * mb, HWM: 40 * mb, CPU: 1600 * time.Millisecond},
+		{Time: at(0.5), RSS: 10 * mib, HWM: 10 * mib, CPU: 0},
+		{Time: at(1.5), RSS: 20 * mib, HWM: 20 * mib, CPU: 500 * time.Millisecond},
+		{Time: at(2.5), RSS: 30 * mib, HWM: 40 * mib, CPU: 1500 * time.Millisecond},
+		{Time: at(3.5), RSS: 5 * mib, HWM: 40 * mib, CPU: 1600 * time.Millisecond},
 	}}}
 	res := buildResult(&Job{Point: 2, Label: "x=1"}, rep, 1, series)
 	u := res.Replicas[0]
-	if u.PeakRSSMB != 40 || u.MeanRSSMB != 25 {
-		t.Errorf("peak %v mean %v, want 40 and 25 (mean over the window's two samples)", u.PeakRSSMB, u.MeanRSSMB)
+	if u.PeakRSSMiB != 40 || u.MeanRSSMiB != 25 {
+		t.Errorf("peak %v mean %v, want 40 and 25 (mean over the window's two samples)", u.PeakRSSMiB, u.MeanRSSMiB)
 	}
 	// CPU at 1 s interpolates to 0.25 s, at 3 s to 1.55 s.
 	if math.Abs(u.CPUSeconds-1.3) > 1e-9 || math.Abs(u.CPUUtil-0.65) > 1e-9 {
@@ -40,8 +40,8 @@ func TestBuildResult(t *testing.T) {
 	}
 	wantRSS := []float64{10, 20, 30, 5}
 	for i, row := range res.Timeline {
-		if row.RSSMB[0] != wantRSS[i] {
-			t.Errorf("slot %d RSS %v, want %v", i, row.RSSMB[0], wantRSS[i])
+		if row.RSSMiB[0] != wantRSS[i] {
+			t.Errorf("slot %d RSS %v, want %v", i, row.RSSMiB[0], wantRSS[i])
 		}
 	}
 	if !math.IsNaN(res.Timeline[0].CPUUtil[0]) || res.Timeline[2].CPUUtil[0] != 1.0 {

@@ -231,7 +231,7 @@ func printTable(out io.Writer, s *Summary) {
 	for _, r := range s.Results {
 		peak := 0.0
 		for _, u := range r.Replicas {
-			peak = max(peak, u.PeakRSSMB)
+			peak = max(peak, u.PeakRSSMiB)
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%d\t\t%s\n", r.Point, r.Repeat+1, r.Throughput,
 			r.Latency.P50, r.Latency.P99, r.Latency.Max, peak, r.Errors, r.Label)
