@@ -40,8 +40,10 @@ usage: $(basename "$0") COMMAND
 State lives in \$REPLBENCH_TESTBED_DIR, now $STATE:
 hosts.yaml and inventory.ini (the same hosts for replbench and for Ansible), the
 client key id_ed25519, known_hosts, and per host hI/ with its sshd_config, host
-key, sshd.log and work/ directory. Hosts h1..h(N-1) are replicas and hN is the
-client; odd hosts are labelled zone-a, even ones zone-b.
+key, sshd.log, work/ directory and home/ (root's home directory on that host,
+empty, so sessions run none of this machine's shell start-up files). Hosts
+h1..h(N-1) are replicas and hN is the client; odd hosts are labelled zone-a,
+even ones zone-b.
 
   ssh -F /dev/null -i $STATE/id_ed25519 \\
     -o UserKnownHostsFile=$STATE/known_hosts \\
@@ -210,12 +212,22 @@ MaxSessions 64
 MaxStartups 100:30:200
 Subsystem sftp /usr/lib/openssh/sftp-server
 EOF
-  # Its own UTS namespace gives the host its own hostname; sshd daemonizes,
-  # and every session it forks inherits both namespaces.
+  # Its own UTS namespace gives the host its own hostname, and its own mount
+  # namespace its own (empty) home directory for root: sessions must not run
+  # this machine's shell start-up files, which all hosts would share (one
+  # host killed mid-way through, say, a tool's rehash could leave a lock that
+  # stalls every other host's sessions). sshd daemonizes, and every session
+  # it forks inherits the namespaces.
+  local home
+  home=$(getent passwd root | cut -d: -f6)
+  mkdir -p "$dir/home"
+  case "$STATE/" in
+    "${home%/}/"*) log "state dir $STATE is under $home: hosts keep this machine's home for root"; home= ;;
+  esac
   # shellcheck disable=SC2016 # expanded by the inner sh, from its arguments
-  ip netns exec "$ns" unshare --uts sh -c \
-    'hostname "$1" && exec "$2" -f "$3" -E "$4"' \
-    sh "$ns" "$SSHD" "$dir/sshd_config" "$dir/sshd.log" \
+  ip netns exec "$ns" unshare --uts --mount sh -c \
+    'hostname "$1" && { [ -z "$6" ] || mount --bind "$5" "$6"; } && exec "$2" -f "$3" -E "$4"' \
+    sh "$ns" "$SSHD" "$dir/sshd_config" "$dir/sshd.log" "$dir/home" "$home" \
     || die "sshd of $ns did not start; see $dir/sshd.log"
   echo "$addr $(cut -d' ' -f1,2 "$dir/ssh_host_ed25519_key.pub")" >>"$STATE/known_hosts"
 }

@@ -94,12 +94,16 @@ func testbedDown() {
 // nodesLeft lists replbench-node processes on any testbed host (the
 // namespaces share this machine's process table).
 func nodesLeft() []string {
-	out, _ := exec.Command("pgrep", "-a", "-f", "replbench-node-").Output()
+	out, _ := exec.Command("ps", "-eo", "pid=,stat=,args=").Output()
 	var left []string
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if l != "" {
-			left = append(left, l)
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		// A zombie has exited and holds nothing; reaping it is the job of
+		// whichever init it was reparented to, on its own schedule.
+		if len(f) < 3 || strings.HasPrefix(f[1], "Z") || !strings.Contains(l, "replbench-node-") {
+			continue
 		}
+		left = append(left, f[0]+" "+strings.Join(f[2:], " "))
 	}
 	return left
 }
