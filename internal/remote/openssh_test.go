@@ -188,8 +188,13 @@ func TestOpenSSH(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Its output closes as it exits, a moment before it turns zombie.
+		deadline := time.Now().Add(5 * time.Second)
+		for alive(child) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond) // polls a condition, with a deadline
+		}
 		if alive(child) {
-			t.Errorf("child %d of the signalled command still runs", child)
+			t.Errorf("child %d of the signalled command still runs 5 s after TERM", child)
 		}
 	})
 
