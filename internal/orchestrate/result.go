@@ -2,6 +2,7 @@ package orchestrate
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -23,6 +24,29 @@ type ReplicaUsage struct {
 	CPUSeconds float64 `json:"cpu_seconds"`  // CPU time (user+system) in the measure window
 	CPUUtil    float64 `json:"cpu_util"`     // CPU seconds per wall second (1.0 = one core busy)
 	Samples    int     `json:"samples"`
+}
+
+// UnmarshalJSON also reads peak_rss_mb and mean_rss_mb, the names (for MiB
+// as now) in results written before 2026-11-21, so that --resume carries
+// such a run's memory figures into its summary.
+func (u *ReplicaUsage) UnmarshalJSON(data []byte) error {
+	type fields ReplicaUsage // without this method
+	var v struct {
+		fields
+		LegacyPeak *float64 `json:"peak_rss_mb"`
+		LegacyMean *float64 `json:"mean_rss_mb"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*u = ReplicaUsage(v.fields)
+	if v.LegacyPeak != nil && u.PeakRSSMiB == 0 {
+		u.PeakRSSMiB = *v.LegacyPeak
+	}
+	if v.LegacyMean != nil && u.MeanRSSMiB == 0 {
+		u.MeanRSSMiB = *v.LegacyMean
+	}
+	return nil
 }
 
 // PointResult is a job's outcome, written as summary.json.

@@ -1,6 +1,7 @@
 package orchestrate
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 	"time"
@@ -54,5 +55,33 @@ func TestBuildResult(t *testing.T) {
 	}
 	if row[1] != "1" || row[3] != "1" || row[len(row)-1] != "" {
 		t.Errorf("row %v: want 1-based repeat, swept value, empty cells for a missing replica", row)
+	}
+}
+
+// TestReplicaUsageReadsLegacyNames: a summary.json written before the
+// memory fields were named _mib still gives its figures to --resume, and
+// one written now round-trips.
+func TestReplicaUsageReadsLegacyNames(t *testing.T) {
+	var old ReplicaUsage
+	if err := json.Unmarshal([]byte(`{"id":2,"peak_rss_mb":12.5,"mean_rss_mb":11.25,"cpu_seconds":3}`), &old); err != nil {
+		t.Fatal(err)
+	}
+	if old.ID != 2 || old.PeakRSSMiB != 12.5 || old.MeanRSSMiB != 11.25 || old.CPUSeconds != 3 {
+		t.Errorf("legacy fields read as %+v", old)
+	}
+	now := ReplicaUsage{ID: 1, PeakRSSMiB: 13, MeanRSSMiB: 12, CPUSeconds: 2, CPUUtil: 0.5, Samples: 9}
+	data, err := json.Marshal(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back ReplicaUsage
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back != now {
+		t.Errorf("round trip of %s gave %+v, want %+v", data, back, now)
+	}
+	if err := json.Unmarshal([]byte(`{"peak_rss_mib":"x"}`), &back); err == nil {
+		t.Error("accepted a string for peak_rss_mib")
 	}
 }
