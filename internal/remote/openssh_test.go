@@ -150,20 +150,7 @@ func TestOpenSSH(t *testing.T) {
 		}
 	})
 
-	t.Run("pid is the command's own", func(t *testing.T) {
-		var out bytes.Buffer
-		p, err := c.Start(`cd / && exec sh -c 'echo $$; exec cat'`, &out, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.CloseStdin(); err != nil {
-			t.Fatal(err)
-		}
-		waitDone(t, p)
-		if out.String() != fmt.Sprintf("%d\n", p.Pid()) || p.Err() != nil {
-			t.Errorf("the command says %q (%v); Pid() = %d", out.String(), p.Err(), p.Pid())
-		}
-	})
+	t.Run("pid is the command's own", func(t *testing.T) { checkOwnPid(t, c) })
 
 	t.Run("TERM ends the command and its children", func(t *testing.T) {
 		childFile := filepath.Join(work, "child.pid")

@@ -621,6 +621,24 @@ func checkFile(t *testing.T, path, content string, mode os.FileMode) {
 }
 
 // waitDone waits for p to end; the bound only turns a hang into a failure.
+// checkOwnPid checks that Pid is the pid of the command itself, not of a
+// shell around it: the command execs a shell that prints its own pid.
+func checkOwnPid(t *testing.T, c *Client) {
+	t.Helper()
+	var out bytes.Buffer
+	p, err := c.Start(`cd / && exec sh -c 'echo $$; exec cat'`, &out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.CloseStdin(); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, p)
+	if want := fmt.Sprintf("%d\n", p.Pid()); out.String() != want || p.Err() != nil {
+		t.Errorf("the command says its pid is %q (%v), Pid() = %d", out.String(), p.Err(), p.Pid())
+	}
+}
+
 func waitDone(t *testing.T, p *Process) {
 	t.Helper()
 	select {
@@ -660,20 +678,7 @@ func TestStart(t *testing.T) {
 		}
 	})
 
-	t.Run("pid is the command's own", func(t *testing.T) {
-		var out bytes.Buffer
-		p, err := c.Start(`cd / && exec sh -c 'echo $$; exec cat'`, &out, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.CloseStdin(); err != nil {
-			t.Fatal(err)
-		}
-		waitDone(t, p)
-		if want := fmt.Sprintf("%d\n", p.Pid()); out.String() != want || p.Err() != nil {
-			t.Errorf("the command says its pid is %q (%v), Pid() = %d", out.String(), p.Err(), p.Pid())
-		}
-	})
+	t.Run("pid is the command's own", func(t *testing.T) { checkOwnPid(t, c) })
 
 	t.Run("TERM reaches the children", func(t *testing.T) {
 		// The sleeps hold the output open: Done closes only if they end too.
