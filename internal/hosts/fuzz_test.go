@@ -4,8 +4,8 @@ import (
 	"testing"
 )
 
-// FuzzParse feeds both parsers the same bytes: neither may panic, and what
-// either accepts must hold the invariants the orchestrator relies on.
+// FuzzParse feeds every built-in reader the same bytes: none may panic, and
+// what any accepts must hold the invariants the orchestrator relies on.
 func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
 		"known_hosts: kh\ndefaults: {user: root, port: 22, labels: [a]}\nhosts:\n- {name: h1, address: a, role: replica}\n- {address: b, role: client, dir: ~/x}\n",
@@ -13,6 +13,8 @@ func FuzzParse(f *testing.F) {
 		"x: &a [1]\ny: *a\nhosts: *a\n",
 		"[all:vars]\nansible_user=root\nansible_ssh_common_args='-o UserKnownHostsFile=kh'\n[replicas]\nh1 ansible_host=10.0.0.1 replbench_labels=a,b\n[clients]\nc1 ansible_port=2222\n",
 		"[replicas]\nh1 replbench_dir=\"/srv/a b\" # comment\n[clients:vars]\nansible_user=\"x\"\n[clients]\nc\n",
+		"[bench:children]\nreplicas\nclients\n[bench:vars]\nreplbench_labels='eu' # c\nansible_port=0x16\n[replicas]\nr[01:10:3]:2200 x=\"['a', (1, 2.5e3), {'k': None}]\"\n[clients]\n[a:c]-z\n",
+		"all:\n  vars: {ansible_user: root}\n  children:\n    replicas:\n      hosts:\n        r[1:3]: {ansible_port: \"22\"}\n    clients:\n      hosts: c1\n",
 		"[replicas\n",
 		"\"\n'",
 	} {
@@ -20,8 +22,12 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := &parser{path: "fuzz", dir: "/fuzz"}
-		for _, parseFn := range []func([]byte) (*File, error){p.parseYAML, p.parseINI} {
-			file, err := parseFn(data)
+		readers := []func([]byte) (*File, error){
+			p.parseYAML, p.parseINI,
+			func(b []byte) (*File, error) { return parse("fuzz.yml", b) },
+		}
+		for _, read := range readers {
+			file, err := read(data)
 			if err != nil {
 				continue
 			}
@@ -38,5 +44,6 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted hosts with roles %v", roles)
 			}
 		}
+		_ = pyValue(string(data))
 	})
 }

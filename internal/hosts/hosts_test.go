@@ -52,6 +52,7 @@ hosts:
 	}
 	want := &File{
 		Path:       "hosts.yaml",
+		Reader:     ReaderYAML,
 		KnownHosts: abs(t, "keys/known_hosts"),
 		Hosts: []Host{
 			{Name: "h1", Address: "10.77.0.1", Port: 2222, User: "root", IdentityFile: filepath.Join(home, ".ssh/testbed"),
@@ -178,10 +179,9 @@ ansible_user="ops"
 c1.example ansible_ssh_user=bob ansible_private_key_file=/keys/c1
 
 [monitoring]
-h1 ansible_host=10.0.0.99 replbench_labels=ignored
+h1 replbench_labels=zone-m
 [monitoring:vars]
 ansible_user=nobody
-replbench_anything=ignored
 [all:children]
 replicas
 `
@@ -192,13 +192,18 @@ replicas
 	key := abs(t, "keys/id_ed25519")
 	want := &File{
 		Path:       "inventory.ini",
+		Reader:     ReaderINI,
 		KnownHosts: abs(t, "keys/known_hosts"),
 		Hosts: []Host{
+			// h1's line in [monitoring] sets its labels again; [replicas:vars]
+			// wins over [monitoring:vars], same depth, by name.
 			{Name: "h1", Address: "10.77.0.1", Port: 22, User: "ops", IdentityFile: key, Role: RoleReplica,
-				Labels: []string{"zone-a"}, Dir: "/srv/h1", Source: "inventory.ini:10"},
+				Labels: []string{"zone-m"}, Dir: "/srv/h1", Source: "inventory.ini:10"},
 			{Name: "h2", Address: "10.77.0.2", Port: 2222, User: "ops", IdentityFile: key, Role: RoleReplica,
 				Labels: []string{"zone-b", "gpu"}, Source: "inventory.ini:11"},
-			{Name: "c1.example", Address: "c1.example", Port: 22, User: "bob", IdentityFile: "/keys/c1", Role: RoleClient,
+			// ansible_ssh_private_key_file in [all:vars] beats the host's
+			// ansible_private_key_file, as in Ansible (checked with ansible -vvv).
+			{Name: "c1.example", Address: "c1.example", Port: 22, User: "bob", IdentityFile: key, Role: RoleClient,
 				Source: "inventory.ini:17"},
 		},
 	}
@@ -225,35 +230,54 @@ func TestParseINIErrors(t *testing.T) {
 		name, doc, want string
 	}{
 		{"host in both groups", "[replicas]\nh1\n[clients]\nh1\n",
-			`inventory.ini:4: host "h1" is in both [replicas] and [clients] (first at line 2); a host has one role`},
-		{"duplicate host", "[replicas]\nh1\nh1 ansible_port=2\n[clients]\nc\n", `inventory.ini:3: duplicate host name "h1" (first at line 2)`},
+			"inventory.ini:2: host h1 is in both groups replicas and clients; a host has one role"},
+		{"host in both through children", "[eu]\nh1\n[replicas:children]\neu\n[clients]\nh1\n",
+			"inventory.ini:2: host h1 is in both groups replicas and clients; a host has one role"},
 		{"bad port on host line", "[replicas]\nh1 ansible_port=ssh\n[clients]\nc\n",
 			`inventory.ini:2: ansible_port: want a number from 1 to 65535, got "ssh"`},
 		{"bad port in all:vars", "[all:vars]\nansible_ssh_port = 0\n" + ok,
-			`inventory.ini:2: ansible_ssh_port: want a number from 1 to 65535, got "0"`},
+			"inventory.ini:2: ansible_ssh_port: want a number from 1 to 65535, got the number 0"},
+		{"port with a comment after ;", "[replicas]\nh1 ansible_port=22;x\n[clients]\nc\n",
+			`inventory.ini:2: ansible_port: want a number from 1 to 65535, got "22;x" (Ansible keeps a comment after a [group:vars] value, and one after ; on a host line, in the value)`},
+		{"comment kept in a vars value", "[all:vars]\nreplbench_labels=eu # zone\n" + ok,
+			`inventory.ini:2: replbench_labels: "eu # zone" holds an inline comment, which Ansible keeps in a [group:vars] value; put the comment on a line of its own`},
+		{"user with a comment", "[replicas:vars]\nansible_user=bench ; ops\n" + ok,
+			`inventory.ini:2: ansible_user: "bench ; ops" holds an inline comment, which Ansible keeps in a [group:vars] value; put the comment on a line of its own`},
 		{"not key=value", "[replicas]\nh1 10.0.0.1\n[clients]\nc\n", `inventory.ini:2: host h1: want key=value, got "10.0.0.1"`},
 		{"vars line without =", "[clients:vars]\nansible_user\n" + ok, `inventory.ini:2: [clients:vars]: want key=value, got "ansible_user"`},
-		{"var twice in vars", "[all:vars]\nansible_user=a\nansible_user=b\n" + ok,
-			"inventory.ini:3: ansible_user set twice in [all:vars] (first at line 2)"},
-		{"var twice on host", "[replicas]\nh1 ansible_user=a ansible_user=b\n[clients]\nc\n", "inventory.ini:2: host h1: ansible_user set twice"},
 		{"unknown replbench var", "[replicas]\nh1 replbench_label=eu\n[clients]\nc\n",
 			"inventory.ini:2: unknown variable replbench_label (want replbench_labels, replbench_dir, replbench_known_hosts)"},
-		{"known_hosts per group", "[replicas:vars]\nreplbench_known_hosts=k\n" + ok,
-			"inventory.ini:2: replbench_known_hosts is read only from [all:vars]: one known_hosts file serves every host"},
-		{"children of replicas", "[replicas:children]\neu\n" + ok, "inventory.ini:1: [replicas:children] is not supported; list the hosts under [replicas]"},
-		{"host pattern", "[replicas]\nh[1:3]\n[clients]\nc\n",
-			`inventory.ini:2: host patterns such as "h[1:3]" are not supported; list the hosts one per line`},
+		{"unknown replbench var in another group", "[bench:children]\nreplicas\n[bench:vars]\nreplbench_lables=eu\n" + ok,
+			"inventory.ini:4: unknown variable replbench_lables (want replbench_labels, replbench_dir, replbench_known_hosts)"},
+		{"known_hosts differ", "[replicas:vars]\nreplbench_known_hosts=k\n" + ok,
+			"inventory.ini: host c1: known_hosts (none: ~/.ssh/known_hosts) differs from host r1's k; one known_hosts file serves every host (set replbench_known_hosts in [all:vars])"},
+		{"undeclared child", "[replicas:children]\neu\n" + ok,
+			"inventory.ini:2: group eu is a child group but is never declared (want a [eu] or [eu:children] section)"},
+		{"vars of an undeclared group", "[eu:vars]\nreplbench_labels=eu\n" + ok,
+			"inventory.ini:1: [eu:vars] for a group that is never declared (want a [eu] or [eu:children] section)"},
+		{"children loop", "[a:children]\nb\n[b:children]\na\n" + ok, "inventory.ini: group a is its own ancestor (a loop of [group:children])"},
+		{"bad range", "[replicas]\nh[3:1:0]\n[clients]\nc\n", `inventory.ini:2: host range "h[3:1:0]": step "0": want a positive number`},
+		{"padded range of two widths", "[replicas]\nh[01:100]\n[clients]\nc\n",
+			`inventory.ini:2: host range "h[01:100]": [01:100]: a zero-padded begin and its end must have the same width`},
 		{"empty host name", "[replicas]\n\"\" ansible_port=22\n[clients]\nc\n", "inventory.ini:2: empty host name"},
 		{"unclosed header", "[replicas\nh1\n", `inventory.ini:1: section header "[replicas" has no closing ]`},
-		{"bad section kind", "[replicas:hosts]\nh1\n", "inventory.ini:1: section [replicas:hosts]: want [group], [group:vars] or [group:children]"},
-		{"text after header", "[replicas] h1\n", `inventory.ini:1: unexpected "h1" after section header`},
+		{"bad section kind", "[replicas:host]\nh1\n" + ok, "inventory.ini:1: section [replicas:host] has unknown type host (want [group], [group:vars] or [group:children])"},
+		{"space in header", "[replicas x]\nh1\n", `inventory.ini:1: section header "[replicas x]": want [group], [group:vars] or [group:children], with no spaces`},
 		{"unterminated quote", "[replicas]\nh1 replbench_dir='/srv\n[clients]\nc\n", "inventory.ini:2: unterminated ' quote"},
 		{"address with port", "[replicas]\nh1 ansible_host=10.0.0.1:22\n[clients]\nc\n",
 			`inventory.ini:2: ansible_host "10.0.0.1:22" must not include a port; give host "10.0.0.1" and port 22`},
+		{"address a number", "[replicas]\nh1 ansible_host=10.5\n[clients]\nc\n", "inventory.ini:2: ansible_host: want text, got the number 10.5"},
 		{"empty label", "[replicas]\nh1 replbench_labels=eu,,us\n[clients]\nc\n", "inventory.ini:2: replbench_labels: empty label"},
-		{"no replicas", "[replicas]\n[clients]\nc1\n", "inventory.ini:1: no replica hosts (list them under [replicas])"},
-		{"no replicas group", "[clients]\nc1\n[others]\nr1\n", "inventory.ini:1: no replica hosts (list them under [replicas])"},
-		{"no clients", "[replicas]\nr1\n\n[clients]\n", "inventory.ini:4: no client hosts (list them under [clients])"},
+		{"bad priority", "[eu]\nr1\n[eu:vars]\nansible_group_priority=high\n" + ok,
+			`inventory.ini:4: ansible_group_priority of group eu: want an integer, got "high"`},
+		{"no replicas", "[replicas]\n[clients]\nc1\n", "inventory.ini:1: no replica hosts (list them in group replicas, or in a child group of it)"},
+		{"no replicas group", "[clients]\nc1\n[others]\nr1\n", "inventory.ini: no replica hosts (list them in group replicas, or in a child group of it)"},
+		{"no clients", "[replicas]\nr1\n\n[clients]\n", "inventory.ini:4: no client hosts (list them in group clients, or in a child group of it)"},
+		{"several mistakes", "[replicas]\nh1 ansible_port=0\nh2 replbench_dir\n[clients]\nc1 ansible_user='a b'\n[x:y]\n",
+			"inventory.ini:2: ansible_port: want a number from 1 to 65535, got the number 0\n" +
+				`inventory.ini:3: host h2: want key=value, got "replbench_dir"` + "\n" +
+				`inventory.ini:5: ansible_user "a b" must not contain spaces` + "\n" +
+				"inventory.ini:6: section [x:y] has unknown type y (want [group], [group:vars] or [group:children])"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

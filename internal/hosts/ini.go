@@ -2,275 +2,279 @@ package hosts
 
 import (
 	"fmt"
-	"slices"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
-// The subset of an Ansible INI inventory that replbench reads: hosts of the
-// groups [replicas] and [clients], and the variables below from host lines,
-// [replicas:vars], [clients:vars] and [all:vars] (that order of precedence).
-// Other groups and variables are left to Ansible.
+// The built-in reader of Ansible INI inventories, for machines without
+// Ansible. It reads what Ansible's ini plugin reads (ansible-core 2.14):
+// groups, [group:children], [group:vars], host ranges, "name:port", values
+// evaluated as Python literals, "#" comments on host lines; the variables
+// are then merged as Ansible merges them (inventory.resolve).
 var (
-	groupRoles = map[string]Role{"replicas": RoleReplica, "clients": RoleClient}
-	// Each setting with its variable names, the preferred one first.
-	iniAddress  = []string{"ansible_host", "ansible_ssh_host"}
-	iniPort     = []string{"ansible_port", "ansible_ssh_port"}
-	iniUser     = []string{"ansible_user", "ansible_ssh_user"}
-	iniIdentity = []string{"ansible_ssh_private_key_file", "ansible_private_key_file"}
-	iniOwnVars  = []string{"replbench_labels", "replbench_dir", "replbench_known_hosts"}
+	iniSection   = regexp.MustCompile(`^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$`)
+	iniGroupName = regexp.MustCompile(`^([^:\]\s]+)\s*(?:#.*)?$`)
 )
 
-// iniVar is a variable's value and the line it was set on.
-type iniVar struct {
-	value string
-	line  int
-}
-
-type iniHost struct {
-	name  string
-	group string
-	line  int
-	vars  map[string]iniVar
-}
-
 func (p *parser) parseINI(data []byte) (*File, error) {
-	groupVars := map[string]map[string]iniVar{"all": {}, "replicas": {}, "clients": {}}
-	groupLine := map[string]int{}
-	var list []iniHost
-	seen := map[string]iniHost{}
+	c := &errs{file: p.path}
+	inv := p.readINI(data, c)
+	inv.resolve(c)
+	f := p.build(inv, c)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
 
-	group, kind := "", "hosts" // lines before any header are ungrouped hosts: ignored
+// readINI reads the groups, hosts and variables of an INI inventory,
+// reporting every line it cannot read.
+func (p *parser) readINI(data []byte, c *errs) *inventory {
+	inv := newInventory()
+	declared := map[string]bool{"all": true, "ungrouped": true}
+	varsAt := map[string]int{}  // group -> first [group:vars] line
+	childAt := map[string]int{} // group -> first line naming it as a child
+	order := []string{}         // groups in the order of those lines
+
+	group, state := "ungrouped", "hosts"
 	for i, raw := range strings.Split(string(data), "\n") {
 		line := i + 1
 		t := strings.TrimSpace(raw)
 		if t == "" || t[0] == '#' || t[0] == ';' {
 			continue
 		}
-		if t[0] == '[' {
-			var err error
-			if group, kind, err = p.section(line, t); err != nil {
-				return nil, err
+		if m := iniSection.FindStringSubmatch(t); m != nil {
+			group, state = m[1], m[2]
+			if state == "" {
+				state = "hosts"
 			}
-			if _, ok := groupRoles[group]; ok && kind == "hosts" && groupLine[group] == 0 {
-				groupLine[group] = line
+			switch state {
+			case "hosts", "children":
+				declared[group] = true
+			case "vars":
+				if _, ok := varsAt[group]; !ok {
+					varsAt[group] = line
+					order = append(order, group)
+				}
+			default:
+				c.add(line, "section [%s:%s] has unknown type %s (want [group], [group:vars] or [group:children])", group, state, state)
+				state = "skip"
+			}
+			if g := inv.group(group); g.line == 0 && state != "vars" {
+				g.line = line
 			}
 			continue
 		}
-		vars, isVars := groupVars[group]
-		_, isHosts := groupRoles[group]
-		switch {
-		case kind == "vars" && isVars:
+		if t[0] == '[' && !strings.Contains(t, "]") {
+			c.add(line, "section header %q has no closing ]", t)
+			state = "skip"
+			continue
+		}
+		if t[0] == '[' && t[len(t)-1] == ']' {
+			c.add(line, "section header %q: want [group], [group:vars] or [group:children], with no spaces", t)
+			state = "skip"
+			continue
+		}
+		switch state {
+		case "hosts":
+			p.iniHostLine(inv, c, line, group, t)
+		case "vars":
 			key, value, ok := strings.Cut(t, "=")
 			key = strings.TrimSpace(key)
 			if !ok || key == "" {
-				return nil, p.errorf(line, "[%s:vars]: want key=value, got %q", group, t)
+				c.add(line, "[%s:vars]: want key=value, got %q", group, t)
+				continue
 			}
-			if prev, dup := vars[key]; dup {
-				return nil, p.errorf(line, "%s set twice in [%s:vars] (first at line %d)", key, group, prev.line)
+			inv.setGroupVar(c, group, key, invValue{pyValue(strings.TrimSpace(value)), line})
+		case "children":
+			m := iniGroupName.FindStringSubmatch(t)
+			if m == nil {
+				c.add(line, "[%s:children]: want a group name, got %q", group, t)
+				continue
 			}
-			if err := p.checkVar(line, key, group == "all"); err != nil {
-				return nil, err
+			if _, ok := childAt[m[1]]; !ok {
+				childAt[m[1]] = line
+				order = append(order, m[1])
 			}
-			vars[key] = iniVar{unquote(strings.TrimSpace(value)), line}
-		case kind == "hosts" && isHosts:
-			h, err := p.hostLine(line, group, t)
-			if err != nil {
-				return nil, err
-			}
-			if prev, dup := seen[h.name]; dup {
-				if prev.group != h.group {
-					return nil, p.errorf(line, "host %q is in both [%s] and [%s] (first at line %d); a host has one role",
-						h.name, prev.group, h.group, prev.line)
-				}
-				return nil, p.errorf(line, "duplicate host name %q (first at line %d)", h.name, prev.line)
-			}
-			seen[h.name] = h
-			list = append(list, h)
+			inv.addChild(group, m[1])
 		}
 	}
-
-	f := &File{}
-	all := groupVars["all"]
-	known, ok := all["replbench_known_hosts"]
-	if !ok {
-		// The inventory may already tell Ansible's ssh where the keys are.
-		for _, name := range []string{"ansible_ssh_common_args", "ansible_ssh_extra_args"} {
-			if v, set := all[name]; set {
-				if path := knownHostsArg(v.value); path != "" {
-					known, ok = iniVar{path, v.line}, true
-					break
-				}
-			}
+	for _, g := range order {
+		if declared[g] {
+			continue
+		}
+		if l, ok := childAt[g]; ok {
+			c.add(l, "group %s is a child group but is never declared (want a [%s] or [%s:children] section)", g, g, g)
+		} else if l, ok := varsAt[g]; ok {
+			c.add(l, "[%s:vars] for a group that is never declared (want a [%s] or [%s:children] section)", g, g, g)
 		}
 	}
-	if ok && known.value != "" {
-		var err error
-		if f.KnownHosts, err = p.localPath(known.line, "known_hosts", known.value); err != nil {
-			return nil, err
-		}
-	}
-
-	hs := make([]hostLine, 0, len(list))
-	for _, ih := range list {
-		h, err := p.iniHost(ih, groupVars[ih.group], all)
-		if err != nil {
-			return nil, err
-		}
-		hs = append(hs, h)
-	}
-	hosts, err := p.finish(hs, missingLine(hs, groupLine))
-	if err != nil {
-		return nil, err
-	}
-	f.Hosts = hosts
-	return f, nil
+	return inv
 }
 
-// missingLine is where a "no replica/client hosts" error points: the header
-// of the empty group when there is one.
-func missingLine(hs []hostLine, groupLine map[string]int) int {
-	has := map[Role]bool{}
-	for _, h := range hs {
-		has[h.Role] = true
-	}
-	if !has[RoleReplica] {
-		return groupLine["replicas"]
-	}
-	return groupLine["clients"]
-}
-
-// section parses a header: [group], [group:vars] or [group:children].
-func (p *parser) section(line int, t string) (group, kind string, err error) {
-	end := strings.IndexByte(t, ']')
-	if end < 0 {
-		return "", "", p.errorf(line, "section header %q has no closing ]", t)
-	}
-	if rest := strings.TrimSpace(t[end+1:]); rest != "" && rest[0] != '#' && rest[0] != ';' {
-		return "", "", p.errorf(line, "unexpected %q after section header", rest)
-	}
-	group, suffix, _ := strings.Cut(t[1:end], ":")
-	switch suffix {
-	case "":
-		kind = "hosts"
-	case "vars", "children":
-		kind = suffix
-	default:
-		return "", "", p.errorf(line, "section [%s]: want [group], [group:vars] or [group:children]", t[1:end])
-	}
-	if _, ok := groupRoles[group]; ok && kind == "children" {
-		return "", "", p.errorf(line, "[%s:children] is not supported; list the hosts under [%s]", group, group)
-	}
-	return group, kind, nil
-}
-
-// hostLine parses "name key=value ..." in a [replicas] or [clients] group.
-func (p *parser) hostLine(line int, group, t string) (iniHost, error) {
+// iniHostLine reads "pattern key=value ..." into group.
+func (p *parser) iniHostLine(inv *inventory, c *errs, line int, group, t string) {
 	fields, err := splitWords(t)
 	if err != nil {
-		return iniHost{}, p.errorf(line, "%v", err)
+		c.add(line, "%v", err)
+		return
 	}
-	h := iniHost{group: group, line: line, vars: map[string]iniVar{}}
 	if len(fields) == 0 {
-		return h, p.errorf(line, "want a host name")
+		return // only a comment
 	}
-	h.name = fields[0]
-	if h.name == "" {
-		return h, p.errorf(line, "empty host name")
+	names, port, err := expandHostPattern(fields[0])
+	if err != nil {
+		c.add(line, "%v", err)
+		return
 	}
-	if strings.ContainsAny(h.name, "[]") {
-		return h, p.errorf(line, "host patterns such as %q are not supported; list the hosts one per line", h.name)
+	if len(inv.hosts)+len(names) > maxHosts {
+		c.add(line, "more than %d hosts", maxHosts)
+		return
 	}
-	if strings.Contains(h.name, "=") {
-		return h, p.errorf(line, "want a host name before the variables, got %q", h.name)
-	}
-	if msg := checkName(h.name); msg != "" {
-		return h, p.errorf(line, "host name %q %s", h.name, msg)
-	}
+	vars := map[string]invValue{}
+	var keys []string
 	for _, f := range fields[1:] {
 		key, value, ok := strings.Cut(f, "=")
 		if !ok || key == "" {
-			return h, p.errorf(line, "host %s: want key=value, got %q", h.name, f)
+			c.add(line, "host %s: want key=value, got %q", fields[0], f)
+			continue
 		}
-		if _, dup := h.vars[key]; dup {
-			return h, p.errorf(line, "host %s: %s set twice", h.name, key)
+		if _, dup := vars[key]; !dup {
+			keys = append(keys, key)
 		}
-		if err := p.checkVar(line, key, false); err != nil {
-			return h, err
-		}
-		h.vars[key] = iniVar{value, line}
+		vars[key] = invValue{pyValue(value), line}
 	}
-	return h, nil
+	for _, name := range names {
+		h := inv.addHost(group, name, port, line)
+		for _, k := range keys {
+			h.vars[k] = vars[k]
+		}
+	}
 }
 
-// checkVar refuses misspelt replbench_ variables, which Ansible would
-// silently keep, and a known_hosts file given per host or group.
-func (p *parser) checkVar(line int, key string, inAll bool) error {
-	if !strings.HasPrefix(key, "replbench_") {
-		return nil
+var (
+	bracketedHostPort = regexp.MustCompile(`^\[(.+)\]:([0-9]+)$`)
+	hostPort          = regexp.MustCompile(`^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$`)
+	hostRange         = `\[(?:[a-z]:[a-z]|[0-9]+:[0-9]+)(?::[0-9]+)?\]`
+	hostLabel         = `(?:[\pL\pN_]|` + hostRange + `)(?:[\pL\pN_-]|` + hostRange + `)*`
+	validHostname     = regexp.MustCompile(`(?i)^` + hostLabel + `(?:\.` + hostLabel + `)*$`)
+	hexRange          = `\[[0-9a-f]+:[0-9a-f]+(?::[0-9]+)?\]`
+	numRange          = `\[[0-9]+:[0-9]+(?::[0-9]+)?\]`
+	validIPv4         = regexp.MustCompile(`^(?:(?:[01]?[0-9]{1,2}|2[0-4][0-9]|25[0-5]|` + numRange + `)\.){3}(?:[01]?[0-9]{1,2}|2[0-4][0-9]|25[0-5]|` + numRange + `)$`)
+	validIPv6ish      = regexp.MustCompile(`(?i)^(?:[0-9a-f]{1,4}|` + hexRange + `|:|\.)*:(?:[0-9a-f]{1,4}|` + hexRange + `|:|\.)*$`)
+)
+
+// expandHostPattern splits "name:port" and expands ranges such as
+// r[1:4], r[01:10:2] and [a:c], as Ansible's inventory plugins do.
+func expandHostPattern(pattern string) ([]string, int64, error) {
+	host, port := pattern, int64(0)
+	if m := bracketedHostPort.FindStringSubmatch(pattern); m != nil {
+		host, port = m[1], parseInt(m[2])
+	} else if m := hostPort.FindStringSubmatch(pattern); m != nil {
+		host, port = m[1], parseInt(m[2])
 	}
-	if !slices.Contains(iniOwnVars, key) {
-		return p.errorf(line, "unknown variable %s (want %s)", key, strings.Join(iniOwnVars, ", "))
+	if !validIPv4.MatchString(host) && !validIPv6ish.MatchString(host) && !validHostname.MatchString(host) {
+		host, port = pattern, 0 // not an address: the whole pattern is the name
 	}
-	if key == "replbench_known_hosts" && !inAll {
-		return p.errorf(line, "replbench_known_hosts is read only from [all:vars]: one known_hosts file serves every host")
+	if host == "" {
+		return nil, 0, fmt.Errorf("empty host name")
 	}
-	return nil
+	if !strings.Contains(host, "[") {
+		return []string{host}, port, nil
+	}
+	names, err := expandRange(host)
+	if err != nil {
+		return nil, 0, fmt.Errorf("host range %q: %w", pattern, err)
+	}
+	return names, port, nil
 }
 
-// iniHost resolves one host's variables: host line, then its group's vars,
-// then [all:vars].
-func (p *parser) iniHost(ih iniHost, group, all map[string]iniVar) (hostLine, error) {
-	get := func(names ...string) (string, iniVar, bool) {
-		for _, scope := range []map[string]iniVar{ih.vars, group, all} {
-			for _, name := range names {
-				if v, ok := scope[name]; ok {
-					return name, v, true
-				}
+func parseInt(s string) int64 {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// maxHosts bounds what ranges may expand to.
+const maxHosts = 10000
+
+const asciiLetters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+// expandRange expands the first [begin:end(:step)] of name, then the rest.
+func expandRange(name string) ([]string, error) {
+	open := strings.IndexByte(name, '[')
+	end := strings.IndexByte(name, ']')
+	if open < 0 || end < 0 || end < open {
+		return nil, fmt.Errorf("want [begin:end] or [begin:end:step]")
+	}
+	head, spec, tail := name[:open], name[open+1:end], name[end+1:]
+	bounds := strings.Split(spec, ":")
+	if len(bounds) != 2 && len(bounds) != 3 {
+		return nil, fmt.Errorf("want [begin:end] or [begin:end:step], got [%s]", spec)
+	}
+	beg, last, step := bounds[0], bounds[1], int64(1)
+	if beg == "" {
+		beg = "0"
+	}
+	if last == "" {
+		return nil, fmt.Errorf("[%s] has no end", spec)
+	}
+	if len(bounds) == 3 {
+		n, err := strconv.ParseInt(bounds[2], 10, 64)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("step %q: want a positive number", bounds[2])
+		}
+		step = n
+	}
+	var seq []string
+	bi, ei := strings.Index(asciiLetters, beg), strings.Index(asciiLetters, last)
+	if len(beg) == 1 && len(last) == 1 && bi >= 0 && ei >= 0 {
+		if bi > ei {
+			return nil, fmt.Errorf("[%s]: begin must not come after end", spec)
+		}
+		for i := int64(bi); i <= int64(ei); i += step {
+			seq = append(seq, asciiLetters[i:i+1])
+		}
+	} else {
+		b, err1 := strconv.ParseInt(beg, 10, 64)
+		e, err2 := strconv.ParseInt(last, 10, 64)
+		if err1 != nil || err2 != nil || b < 0 || e < 0 {
+			return nil, fmt.Errorf("[%s]: want numbers or single letters", spec)
+		}
+		width := 0
+		if beg[0] == '0' && len(beg) > 1 {
+			if len(beg) != len(last) {
+				return nil, fmt.Errorf("[%s]: a zero-padded begin and its end must have the same width", spec)
 			}
+			width = len(beg)
 		}
-		return "", iniVar{}, false
-	}
-	h := hostLine{Host: Host{Name: ih.name, Address: ih.name, Role: groupRoles[ih.group]}, line: ih.line}
-	if name, v, ok := get(iniAddress...); ok {
-		if msg := checkAddress(v.value); msg != "" || v.value == "" {
-			if msg == "" {
-				msg = "is empty"
-			}
-			return h, p.errorf(v.line, "%s %q %s", name, v.value, msg)
+		if (e-b)/step > maxHosts {
+			return nil, fmt.Errorf("[%s]: more than %d hosts", spec, maxHosts)
 		}
-		h.Address = v.value
-	} else if msg := checkAddress(h.Address); msg != "" {
-		return h, p.errorf(ih.line, "host %q %s; give the address as ansible_host", ih.name, msg)
-	}
-	if name, v, ok := get(iniPort...); ok {
-		port, ok := parsePort(v.value)
-		if !ok {
-			return h, p.errorf(v.line, "%s: want a number from 1 to 65535, got %q", name, v.value)
-		}
-		h.Port = port
-	}
-	if _, v, ok := get(iniUser...); ok {
-		h.User = v.value
-	}
-	if name, v, ok := get(iniIdentity...); ok && v.value != "" {
-		var err error
-		if h.IdentityFile, err = p.localPath(v.line, name, v.value); err != nil {
-			return h, err
+		for i := b; i <= e; i += step {
+			seq = append(seq, fmt.Sprintf("%0*d", width, i))
 		}
 	}
-	if _, v, ok := get("replbench_labels"); ok && v.value != "" {
-		for l := range strings.SplitSeq(v.value, ",") {
-			l = strings.TrimSpace(l)
-			if msg := checkLabel(l); msg != "" {
-				return h, p.errorf(v.line, "replbench_labels: %s", msg)
-			}
-			h.Labels = append(h.Labels, l)
+	var out []string
+	for _, s := range seq {
+		n := head + s + tail
+		if !strings.Contains(n, "[") {
+			out = append(out, n)
+			continue
+		}
+		more, err := expandRange(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
+		if len(out) > maxHosts {
+			return nil, fmt.Errorf("more than %d hosts", maxHosts)
 		}
 	}
-	if _, v, ok := get("replbench_dir"); ok {
-		h.Dir = remoteDir(v.value)
-	}
-	return h, nil
+	return out, nil
 }
 
 // knownHostsArg finds "-o UserKnownHostsFile=PATH" in ssh arguments.
@@ -304,7 +308,7 @@ func knownHostsArg(args string) string {
 
 // splitWords splits a line as Python's shlex.split(comments=True) does,
 // which is how Ansible reads host lines: whitespace separates words, quotes
-// group them, and a word starting with '#' begins a comment.
+// group them, and '#' outside quotes begins a comment, even inside a word.
 func splitWords(s string) ([]string, error) {
 	var words []string
 	var w strings.Builder
@@ -312,13 +316,16 @@ func splitWords(s string) ([]string, error) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == ' ' || c == '\t' || c == '\r':
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
 			if inWord {
 				words = append(words, w.String())
 				w.Reset()
 				inWord = false
 			}
-		case c == '#' && !inWord:
+		case c == '#':
+			if inWord {
+				words = append(words, w.String())
+			}
 			return words, nil
 		case c == '\'':
 			end := strings.IndexByte(s[i+1:], '\'')
@@ -340,7 +347,10 @@ func splitWords(s string) ([]string, error) {
 				return nil, fmt.Errorf(`unterminated " quote`)
 			}
 			inWord = true
-		case c == '\\' && i+1 < len(s):
+		case c == '\\':
+			if i+1 >= len(s) {
+				return nil, fmt.Errorf("no character after the escape \\")
+			}
 			i++
 			w.WriteByte(s[i])
 			inWord = true
@@ -353,12 +363,4 @@ func splitWords(s string) ([]string, error) {
 		words = append(words, w.String())
 	}
 	return words, nil
-}
-
-// unquote strips one pair of matching quotes around a [group:vars] value.
-func unquote(s string) string {
-	if len(s) >= 2 && (s[0] == '\'' || s[0] == '"') && s[len(s)-1] == s[0] {
-		return s[1 : len(s)-1]
-	}
-	return s
 }
