@@ -2,8 +2,9 @@
 # Installs what the full test suite needs beyond Go, from Debian's packages:
 # openssl (key interoperability tests), tcpdump (msgdump's real-capture
 # test), python3 (CI's summary.csv check), OpenSSH server and client, iproute2
-# and util-linux (the multi-host testbed, scripts/testbed.sh). Needs root;
-# installs only what is missing.
+# and util-linux (the multi-host testbed, scripts/testbed.sh), ansible-core
+# (the built-in inventory readers are compared with ansible-inventory). Needs
+# root; installs only what is missing.
 set -euo pipefail
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
@@ -14,6 +15,7 @@ command -v ssh >/dev/null || missing+=(openssh-client)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v unshare >/dev/null || missing+=(util-linux)
 command -v pgrep >/dev/null || missing+=(procps)
+command -v ansible-inventory >/dev/null || missing+=(ansible-core)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -qq
