@@ -122,7 +122,7 @@ point, on failure and on Ctrl-C. See README.md, "Running across hosts".`,
 	f.IntVar(&repeat, "repeat", 0, "override how often every point is repeated")
 	f.StringVar(&binary, "binary", "", "binary to start replicas and clients with, on this machine or on hosts of its platform (default $REPLBENCH_BINARY, else replbench-node built from the source tree, else this replbench)")
 	f.BoolVar(&keepGoing, "keep-going", false, "run the remaining points after one fails (a dead replica, an unreachable host) instead of stopping")
-	f.StringVar(&hostsPath, "hosts", "", "run on the hosts of this hosts file (YAML, or an Ansible inventory with [replicas] and [clients]) over SSH; default: the spec's hosts: key, else this machine")
+	f.StringVar(&hostsPath, "hosts", "", "run on the hosts of this hosts file (YAML, or an Ansible inventory with groups replicas and clients, read by ansible-inventory when installed; $REPLBENCH_INVENTORY_READER=builtin forces the built-in reader) over SSH; default: the spec's hosts: key, else this machine")
 	f.BoolVar(&ssh.AcceptNewHostKeys, "accept-new-host-keys", false, "record the keys of hosts not yet in known_hosts (a changed key is always refused)")
 	f.StringVar(&ssh.KnownHosts, "known-hosts", "", "known_hosts file (default: the hosts file's known_hosts:, else ~/.ssh/known_hosts)")
 	f.StringVar(&ssh.SSHConfig, "ssh-config", "", "OpenSSH client config to honour (default ~/.ssh/config)")
@@ -151,6 +151,8 @@ func newRunner(cmd *cobra.Command, binary, keysDir, hostsPath string, ssh remote
 	if err != nil {
 		return nil, err
 	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "hosts: %s: %d replica and %d client hosts, read by %s\n",
+		hostsPath, len(hf.ByRole(hosts.RoleReplica)), len(hf.ByRole(hosts.RoleClient)), hf.Reader)
 	if ssh.KnownHosts == "" {
 		ssh.KnownHosts = hf.KnownHosts
 	}
