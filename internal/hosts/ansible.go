@@ -65,6 +65,8 @@ func ansibleMessage(stderr string) string {
 			flush()
 			t = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(t, "[WARNING]:"), "ERROR!"))
 			cur = strings.TrimPrefix(t, "* ")
+		case strings.HasSuffix(cur, "-"):
+			cur += t // Ansible wraps at 79 columns, also after hyphens
 		case t != "":
 			cur += " " + t
 		}

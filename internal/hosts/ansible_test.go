@@ -165,3 +165,108 @@ func TestBuiltinReadersMatchAnsible(t *testing.T) {
 		})
 	}
 }
+
+func writeFile(t *testing.T, path, text string, mode os.FileMode) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), mode); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestLoadChoosesReader checks which reader Load uses for each kind of
+// hosts file and each REPLBENCH_INVENTORY_READER.
+func TestLoadChoosesReader(t *testing.T) {
+	dir := t.TempDir()
+	ini := writeFile(t, filepath.Join(dir, "inventory"), "[replicas]\nr1\n[clients]\nc1\n", 0o644)
+	yml := writeFile(t, filepath.Join(dir, "inventory.yml"), "all:\n  children:\n    replicas: {hosts: {r1: }}\n    clients: {hosts: {c1: }}\n", 0o644)
+	own := writeFile(t, filepath.Join(dir, "hosts.yaml"), "hosts:\n- {address: r1, role: replica}\n- {address: c1, role: client}\n", 0o644)
+	for _, tt := range []struct {
+		path, reader, want string
+	}{
+		{ini, "builtin", ReaderINI},
+		{yml, "builtin", ReaderAnsibleYAML},
+		{own, "builtin", ReaderYAML},
+		{own, "ansible", ReaderYAML}, // replbench's own format is never Ansible's
+	} {
+		f, err := LoadReader(context.Background(), tt.path, tt.reader)
+		if err != nil {
+			t.Fatalf("%s with %s: %v", tt.path, tt.reader, err)
+		}
+		if f.Reader != tt.want || len(f.Hosts) != 2 {
+			t.Errorf("%s with %s: reader %q and %d hosts, want %q and 2", tt.path, tt.reader, f.Reader, len(f.Hosts), tt.want)
+		}
+	}
+	t.Setenv(ReaderEnv, "builtin")
+	if f, err := Load(ini); err != nil || f.Reader != ReaderINI {
+		t.Errorf("Load with %s=builtin: %+v, %v", ReaderEnv, f, err)
+	}
+	t.Setenv(ReaderEnv, "ansibel")
+	if _, err := Load(ini); err == nil || !strings.Contains(err.Error(), `REPLBENCH_INVENTORY_READER="ansibel": want ansible, builtin or auto`) {
+		t.Errorf("Load with a misspelt reader: %v", err)
+	}
+	t.Setenv(ReaderEnv, "")
+
+	t.Run("without ansible-inventory", func(t *testing.T) {
+		t.Setenv("PATH", t.TempDir())
+		if f, err := Load(ini); err != nil || f.Reader != ReaderINI {
+			t.Errorf("Load without Ansible: %+v, %v; want the built-in reader", f, err)
+		}
+		_, err := LoadReader(context.Background(), ini, "ansible")
+		if err == nil || !strings.Contains(err.Error(), "ansible-inventory is not on PATH") {
+			t.Errorf("reader ansible without Ansible: %v", err)
+		}
+		_, err = Load(dir)
+		if err == nil || !strings.Contains(err.Error(), "a directory or inventory script is read only by Ansible") {
+			t.Errorf("a directory without Ansible: %v", err)
+		}
+		gv := filepath.Join(t.TempDir(), "inv.ini")
+		writeFile(t, gv, "[replicas]\nr1\n[clients]\nc1\n", 0o644)
+		writeFile(t, filepath.Join(filepath.Dir(gv), "group_vars", "all.yml"), "ansible_user: x\n", 0o644)
+		_, err = Load(gv)
+		if err == nil || !strings.Contains(err.Error(), "group_vars/ next to it are read only by Ansible") {
+			t.Errorf("group_vars/ without Ansible: %v", err)
+		}
+	})
+
+	t.Run("with ansible-inventory", func(t *testing.T) {
+		needAnsible(t)
+		if f, err := Load(ini); err != nil || f.Reader != ReaderAnsible {
+			t.Errorf("Load with Ansible on PATH: %+v, %v; want ansible-inventory", f, err)
+		}
+		// What only Ansible reads: group_vars/, a directory, a script.
+		inv := t.TempDir()
+		writeFile(t, filepath.Join(inv, "hosts"), "[replicas]\nr1\n[clients]\nc1\n", 0o644)
+		writeFile(t, filepath.Join(inv, "group_vars", "replicas.yml"), "ansible_user: bench\nreplbench_labels: [eu]\n", 0o644)
+		f, err := Load(filepath.Join(inv, "hosts"))
+		if err != nil || f.Hosts[0].User != "bench" || !reflect.DeepEqual(f.Hosts[0].Labels, []string{"eu"}) {
+			t.Errorf("group_vars/ through ansible-inventory: %+v, %v", f, err)
+		}
+		if f, err := Load(inv); err != nil || len(f.Hosts) != 2 || f.Hosts[0].User != "bench" {
+			t.Errorf("a directory through ansible-inventory: %+v, %v", f, err)
+		}
+		script := writeFile(t, filepath.Join(t.TempDir(), "dynamic.sh"), `#!/bin/sh
+echo '{"replicas": {"hosts": ["r1", "r2"], "vars": {"ansible_port": 2200}},
+ "clients": {"hosts": ["c1"]}, "_meta": {"hostvars": {"r2": {"ansible_host": "10.0.0.2"}}}}'
+`, 0o755)
+		f, err = Load(script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := used(t, f, ""); !reflect.DeepEqual(got.Hosts, []wantHost{
+			{Name: "r1", Address: "r1", Port: 2200, Role: RoleReplica, Labels: []string{}},
+			{Name: "r2", Address: "10.0.0.2", Port: 2200, Role: RoleReplica, Labels: []string{}},
+			{Name: "c1", Address: "c1", Role: RoleClient, Labels: []string{}},
+		}) {
+			t.Errorf("dynamic inventory: %+v", got.Hosts)
+		}
+		bad := writeFile(t, filepath.Join(t.TempDir(), "bad.ini"), "[replicas\nr1\n", 0o644)
+		_, err = Load(bad)
+		if err == nil || !strings.HasPrefix(err.Error(), bad+": ansible-inventory: ") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("an inventory Ansible cannot parse: %v; want one line from ansible-inventory", err)
+		}
+	})
+}

@@ -185,18 +185,39 @@ var (
 	pyFloat = regexp.MustCompile(`^(?:(?:[0-9](?:_?[0-9])*)?\.[0-9](?:_?[0-9])*|[0-9](?:_?[0-9])*\.?)(?:[eE][+-]?[0-9](?:_?[0-9])*)?`)
 )
 
-// number parses an optionally signed int or float.
+// number parses an int or float with at most one sign, which may stand
+// before parentheses: -(1) is a literal, --1 is not.
 func (p *pyParser) number() (any, bool) {
 	neg := false
-	for p.peek() == '-' || p.peek() == '+' {
-		if p.s[p.pos] == '-' {
-			neg = !neg
-		}
+	if c := p.peek(); c == '-' || c == '+' {
+		neg = c == '-'
 		p.pos++
+		if p.peek() == '(' {
+			v, ok := p.elem()
+			switch x := v.(type) {
+			case int64:
+				if neg {
+					x = -x
+				}
+				return x, ok
+			case float64:
+				if neg {
+					x = -x
+				}
+				return x, ok
+			}
+			return nil, false
+		}
+		if c := p.peek(); c == '-' || c == '+' {
+			return nil, false
+		}
 	}
 	p.skip()
 	rest := p.s[p.pos:]
 	f := pyFloat.FindString(rest)
+	if !strings.ContainsAny(f, ".eE") {
+		f = "" // digits alone are an int, or not a literal (022)
+	}
 	i := pyInt.FindString(rest)
 	if f == "" && i == "" {
 		return nil, false
