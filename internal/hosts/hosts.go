@@ -278,10 +278,7 @@ type parser struct {
 }
 
 func (p *parser) errorf(line int, format string, args ...any) error {
-	if line < 1 {
-		line = 1
-	}
-	return fmt.Errorf("%s:%d: %s", p.path, line, fmt.Sprintf(format, args...))
+	return &Error{File: p.path, Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
 // localPath expands a leading "~/" and makes a relative path relative to the
@@ -355,40 +352,4 @@ func checkLabel(l string) string {
 		return fmt.Sprintf("label %q must not contain spaces or commas", l)
 	}
 	return ""
-}
-
-// hostLine is a host with the line its definition starts on.
-type hostLine struct {
-	Host
-	line int
-}
-
-// finish checks what both formats share: unique names, at least one replica
-// and one client. line is where the host list starts, for the latter.
-func (p *parser) finish(hs []hostLine, line int) ([]Host, error) {
-	first := map[string]hostLine{}
-	var out []Host
-	var replicas, clients int
-	for _, h := range hs {
-		if prev, dup := first[h.Name]; dup {
-			return nil, p.errorf(h.line, "duplicate host name %q (first at line %d)", h.Name, prev.line)
-		}
-		first[h.Name] = h
-		switch h.Role {
-		case RoleReplica:
-			replicas++
-		case RoleClient:
-			clients++
-		}
-		h.Source = fmt.Sprintf("%s:%d", p.path, h.line)
-		out = append(out, h.Host)
-	}
-	hint := map[Role]string{RoleReplica: "no host has role: replica", RoleClient: "no host has role: client"}
-	switch {
-	case replicas == 0:
-		return nil, p.errorf(line, "no replica hosts (%s)", hint[RoleReplica])
-	case clients == 0:
-		return nil, p.errorf(line, "no client hosts (%s)", hint[RoleClient])
-	}
-	return out, nil
 }

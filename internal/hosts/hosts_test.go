@@ -145,6 +145,12 @@ func TestParseYAMLErrors(t *testing.T) {
 		{"no replica hosts", "hosts:\n" + tail, "hosts.yaml:1: no replica hosts (no host has role: replica)"},
 		{"no client hosts", "\nhosts:\n  - {address: a, role: replica}\n", "hosts.yaml:2: no client hosts (no host has role: client)"},
 		{"no hosts", "hosts: []\n", "hosts.yaml:1: no replica hosts (no host has role: replica)"},
+		{"several mistakes", "known_hosts: [a]\nhosts:\n  - {address: a, role: replica, port: 0}\n  - {address: b, role: server}\n  - {adress: c, role: client}\n  - {address: d, role: client, labels: [\"x y\"]}\n",
+			"hosts.yaml:1: known_hosts: want a single value, got a list\n" +
+				"hosts.yaml:3: port: want a number from 1 to 65535, got an integer 0\n" +
+				`hosts.yaml:4: role: want replica or client, got "server"` + "\n" +
+				`hosts.yaml:5: unknown key "adress" in host (want name, address, port, user, identity_file, role, labels, dir)` + "\n" +
+				`hosts.yaml:6: labels: label "x y" must not contain spaces or commas`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"github.com/replbench/replbench/experiments"
 )
 
+// replbench's own hosts file: known_hosts:, defaults: and a hosts: list.
+
 var (
 	topKeys  = []string{"known_hosts", "defaults", "hosts"}
 	hostKeys = []string{"name", "address", "port", "user", "identity_file", "role", "labels", "dir"}
@@ -18,12 +20,38 @@ var (
 // keyValue is one entry of a YAML mapping.
 type keyValue struct{ k, v *yaml.Node }
 
-// parseYAML walks the document node by node (rather than decoding into a
-// struct) so that every message can name the line of the key at fault.
+// hostLine is a host with the line its definition starts on.
+type hostLine struct {
+	Host
+	line int
+}
+
+// yamlReader walks the document node by node (rather than decoding into a
+// struct) so that every message can name the line of the key at fault, and
+// goes on after a mistake so that one read reports all of them.
+type yamlReader struct {
+	*parser
+	c *errs
+}
+
 func (p *parser) parseYAML(data []byte) (*File, error) {
+	r := &yamlReader{parser: p, c: &errs{file: p.path}}
+	f := r.read(data)
+	if err := r.c.err(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (r *yamlReader) add(line int, format string, args ...any) {
+	r.c.add(max(line, 1), format, args...)
+}
+
+func (r *yamlReader) read(data []byte) *File {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, p.yamlError(err)
+		r.yamlError(err)
+		return nil
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
@@ -31,78 +59,103 @@ func (p *parser) parseYAML(data []byte) (*File, error) {
 	}
 	switch {
 	case root.Kind == 0 || root.Kind == yaml.DocumentNode || isNull(root):
-		return nil, p.errorf(1, "empty hosts file: want a mapping with hosts: (a list of hosts)")
+		r.add(1, "empty hosts file: want a mapping with hosts: (a list of hosts)")
+		return nil
 	case root.Kind != yaml.MappingNode:
-		return nil, p.errorf(root.Line, "want a mapping with hosts: (a list of hosts), got %s", experiments.DescribeNode(root))
+		r.add(root.Line, "want a mapping with hosts: (a list of hosts), got %s", experiments.DescribeNode(root))
+		return nil
 	}
-	top, err := p.mapping(root, "", topKeys)
-	if err != nil {
-		return nil, err
-	}
+	top, topBad := r.mapping(root, "", topKeys)
 
 	f := &File{}
 	if kv, ok := top["known_hosts"]; ok {
-		s, err := p.str("known_hosts", kv)
-		if err != nil {
-			return nil, err
-		}
-		if s != "" {
-			if f.KnownHosts, err = p.localPath(kv.k.Line, "known_hosts", s); err != nil {
-				return nil, err
+		if s, ok := r.str("known_hosts", kv); ok && s != "" {
+			path, err := r.localPath(kv.k.Line, "known_hosts", s)
+			if err != nil {
+				r.add(kv.k.Line, "%v", err)
 			}
+			f.KnownHosts = path
 		}
 	}
 
 	var defaults hostLine
 	if kv, ok := top["defaults"]; ok && !isNull(kv.v) {
 		if kv.v.Kind != yaml.MappingNode {
-			return nil, p.errorf(kv.v.Line, "defaults: want a mapping of host keys, got %s", experiments.DescribeNode(kv.v))
-		}
-		m, err := p.mapping(kv.v, "defaults", hostKeys)
-		if err != nil {
-			return nil, err
-		}
-		for _, key := range []string{"name", "address"} {
-			if kv, ok := m[key]; ok {
-				return nil, p.errorf(kv.k.Line, "defaults: %s is per host and cannot be a default", key)
+			r.add(kv.v.Line, "defaults: want a mapping of host keys, got %s", experiments.DescribeNode(kv.v))
+		} else {
+			m, _ := r.mapping(kv.v, "defaults", hostKeys)
+			for _, key := range []string{"name", "address"} {
+				if kv, ok := m[key]; ok {
+					r.add(kv.k.Line, "defaults: %s is per host and cannot be a default", key)
+					delete(m, key)
+				}
 			}
-		}
-		if defaults, err = p.host(m); err != nil {
-			return nil, err
+			defaults, _ = r.host(m)
 		}
 	}
 
 	kv, ok := top["hosts"]
 	if !ok {
-		return nil, p.errorf(root.Line, "missing hosts: (a list of hosts)")
+		if !topBad {
+			r.add(root.Line, "missing hosts: (a list of hosts)")
+		}
+		return nil
 	}
 	if kv.v.Kind != yaml.SequenceNode {
-		return nil, p.errorf(kv.v.Line, "hosts: want a list of hosts, got %s", experiments.DescribeNode(kv.v))
+		r.add(kv.v.Line, "hosts: want a list of hosts, got %s", experiments.DescribeNode(kv.v))
+		return nil
 	}
 	var list []hostLine
 	for _, item := range kv.v.Content {
 		if item.Kind != yaml.MappingNode {
-			return nil, p.errorf(item.Line, "hosts: want a mapping with address: and role:, got %s", experiments.DescribeNode(item))
+			r.add(item.Line, "hosts: want a mapping with address: and role:, got %s", experiments.DescribeNode(item))
+			continue
 		}
-		m, err := p.mapping(item, "host", hostKeys)
-		if err != nil {
-			return nil, err
-		}
-		h, err := p.host(m)
-		if err != nil {
-			return nil, err
-		}
+		m, bad := r.mapping(item, "host", hostKeys)
+		h, ok := r.host(m)
 		h.line = item.Line
 		h.merge(defaults)
-		if err := p.complete(&h); err != nil {
-			return nil, err
+		if !ok || bad {
+			continue // what is missing may be what was reported
 		}
-		list = append(list, h)
+		if r.complete(&h) {
+			list = append(list, h)
+		}
 	}
-	if f.Hosts, err = p.finish(list, kv.k.Line); err != nil {
-		return nil, err
+	f.Hosts = r.finish(list, kv.k.Line)
+	return f
+}
+
+// finish checks that names are unique and that there is at least one
+// replica and one client; line is where the host list starts.
+func (r *yamlReader) finish(hs []hostLine, line int) []Host {
+	first := map[string]hostLine{}
+	var out []Host
+	var replicas, clients int
+	for _, h := range hs {
+		if prev, dup := first[h.Name]; dup {
+			r.add(h.line, "duplicate host name %q (first at line %d)", h.Name, prev.line)
+			continue
+		}
+		first[h.Name] = h
+		switch h.Role {
+		case RoleReplica:
+			replicas++
+		case RoleClient:
+			clients++
+		}
+		h.Source = fmt.Sprintf("%s:%d", r.path, h.line)
+		out = append(out, h.Host)
 	}
-	return f, nil
+	switch {
+	case len(r.c.list) > 0:
+		// a host may be missing because of a mistake already reported
+	case replicas == 0:
+		r.add(line, "no replica hosts (no host has role: replica)")
+	case clients == 0:
+		r.add(line, "no client hosts (no host has role: client)")
+	}
+	return out
 }
 
 // merge fills the fields h leaves out from d.
@@ -128,76 +181,88 @@ func (h *hostLine) merge(d hostLine) {
 }
 
 // complete checks the keys every host needs and defaults its name.
-func (p *parser) complete(h *hostLine) error {
+func (r *yamlReader) complete(h *hostLine) bool {
 	who := "host"
 	if h.Name != "" {
 		who = fmt.Sprintf("host %q", h.Name)
 	}
-	switch {
-	case h.Address == "":
-		return p.errorf(h.line, "%s has no address", who)
-	case h.Role == "":
-		return p.errorf(h.line, "%s has no role (want replica or client)", who)
+	ok := true
+	if h.Address == "" {
+		r.add(h.line, "%s has no address", who)
+		ok = false
 	}
-	if h.Name == "" {
+	if h.Role == "" {
+		r.add(h.line, "%s has no role (want replica or client)", who)
+		ok = false
+	}
+	if h.Name == "" && h.Address != "" {
 		h.Name = h.Address
 		if msg := checkName(h.Name); msg != "" {
-			return p.errorf(h.line, "host name %q (from its address) %s; give it a name", h.Name, msg)
+			r.add(h.line, "host name %q (from its address) %s; give it a name", h.Name, msg)
+			ok = false
 		}
 	}
-	return nil
+	return ok
 }
 
-// mapping indexes the keys of n, refusing unknown, repeated and merge keys
-// and aliases, which would make the file mean more than it says.
-func (p *parser) mapping(n *yaml.Node, where string, allowed []string) (map[string]keyValue, error) {
+// mapping indexes the keys of n, reporting unknown, repeated and merge keys
+// and aliases, which would make the file mean more than it says, and
+// leaving them out; bad says whether there were any.
+func (r *yamlReader) mapping(n *yaml.Node, where string, allowed []string) (m map[string]keyValue, bad bool) {
 	in := ""
 	if where != "" {
 		in = " in " + where
 	}
-	m := make(map[string]keyValue, len(n.Content)/2)
+	m = make(map[string]keyValue, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			return nil, p.errorf(k.Line, "keys must be plain names, got %s", experiments.DescribeNode(k))
+		good := false
+		switch {
+		case k.Kind != yaml.ScalarNode:
+			r.add(k.Line, "keys must be plain names, got %s", experiments.DescribeNode(k))
+		case k.Value == "<<":
+			r.add(k.Line, "merge keys (<<) are not supported; use defaults: or write the keys out")
+		case !slices.Contains(allowed, k.Value):
+			r.add(k.Line, "unknown key %q%s (want %s)", k.Value, in, strings.Join(allowed, ", "))
+		case v.Kind == yaml.AliasNode:
+			r.add(v.Line, "%s: aliases (*%s) are not supported; write the value out", k.Value, v.Value)
+		default:
+			if prev, dup := m[k.Value]; dup {
+				r.add(k.Line, "%s set twice (first at line %d)", k.Value, prev.k.Line)
+				continue
+			}
+			m[k.Value] = keyValue{k, v}
+			good = true
 		}
-		if prev, dup := m[k.Value]; dup {
-			return nil, p.errorf(k.Line, "%s set twice (first at line %d)", k.Value, prev.k.Line)
-		}
-		if k.Value == "<<" {
-			return nil, p.errorf(k.Line, "merge keys (<<) are not supported; use defaults: or write the keys out")
-		}
-		if !slices.Contains(allowed, k.Value) {
-			return nil, p.errorf(k.Line, "unknown key %q%s (want %s)", k.Value, in, strings.Join(allowed, ", "))
-		}
-		if v.Kind == yaml.AliasNode {
-			return nil, p.errorf(v.Line, "%s: aliases (*%s) are not supported; write the value out", k.Value, v.Value)
-		}
-		m[k.Value] = keyValue{k, v}
+		bad = bad || !good
 	}
-	return m, nil
+	return m, bad
 }
 
-// host decodes the keys of one host (or of defaults) without defaulting.
-func (p *parser) host(m map[string]keyValue) (hostLine, error) {
+// host decodes the keys of one host (or of defaults) without defaulting;
+// ok is false when one of them is wrong.
+func (r *yamlReader) host(m map[string]keyValue) (hostLine, bool) {
 	var h hostLine
+	ok := true
+	bad := func(line int, format string, args ...any) {
+		r.add(line, format, args...)
+		ok = false
+	}
 	for _, key := range hostKeys {
-		kv, ok := m[key]
-		if !ok {
+		kv, found := m[key]
+		if !found {
 			continue
 		}
 		line := kv.v.Line
 		if key == "labels" {
-			labels, err := p.labels(kv)
-			if err != nil {
-				return h, err
-			}
-			h.Labels = labels
+			labels, good := r.labels(kv)
+			h.Labels, ok = labels, ok && good
 			continue
 		}
-		s, err := p.str(key, kv)
-		if err != nil {
-			return h, err
+		s, good := r.str(key, kv)
+		if !good {
+			ok = false
+			continue
 		}
 		if s == "" {
 			continue
@@ -205,72 +270,84 @@ func (p *parser) host(m map[string]keyValue) (hostLine, error) {
 		switch key {
 		case "name":
 			if msg := checkName(s); msg != "" {
-				return h, p.errorf(line, "name %q %s", s, msg)
+				bad(line, "name %q %s", s, msg)
+				continue
 			}
 			h.Name = s
 		case "address":
 			if msg := checkAddress(s); msg != "" {
-				return h, p.errorf(line, "address %q %s", s, msg)
+				bad(line, "address %q %s", s, msg)
+				continue
 			}
 			h.Address = s
 		case "port":
-			port, ok := parsePort(s)
-			if !ok {
-				return h, p.errorf(line, "port: want a number from 1 to 65535, got %s", experiments.DescribeNode(kv.v))
+			port, good := parsePort(s)
+			if !good {
+				bad(line, "port: want a number from 1 to 65535, got %s", experiments.DescribeNode(kv.v))
+				continue
 			}
 			h.Port = port
 		case "user":
 			h.User = s
 		case "identity_file":
-			if h.IdentityFile, err = p.localPath(line, key, s); err != nil {
-				return h, err
+			path, err := r.localPath(line, key, s)
+			if err != nil {
+				bad(line, "%v", err)
 			}
+			h.IdentityFile = path
 		case "role":
-			role, ok := parseRole(s)
-			if !ok {
-				return h, p.errorf(line, "role: want replica or client, got %q", s)
+			role, good := parseRole(s)
+			if !good {
+				bad(line, "role: want replica or client, got %q", s)
+				continue
 			}
 			h.Role = role
 		case "dir":
 			h.Dir = remoteDir(s)
 		}
 	}
-	return h, nil
+	return h, ok
 }
 
-func (p *parser) labels(kv keyValue) ([]string, error) {
+func (r *yamlReader) labels(kv keyValue) ([]string, bool) {
 	if kv.v.Kind != yaml.SequenceNode {
-		return nil, p.errorf(kv.v.Line, "labels: want a list such as [eu], got %s", experiments.DescribeNode(kv.v))
+		r.add(kv.v.Line, "labels: want a list such as [eu], got %s", experiments.DescribeNode(kv.v))
+		return nil, false
 	}
 	labels := make([]string, 0, len(kv.v.Content))
+	ok := true
 	for _, n := range kv.v.Content {
 		if n.Kind != yaml.ScalarNode || isNull(n) {
-			return nil, p.errorf(n.Line, "labels: want a list of names, got %s", experiments.DescribeNode(n))
+			r.add(n.Line, "labels: want a list of names, got %s", experiments.DescribeNode(n))
+			ok = false
+			continue
 		}
 		if msg := checkLabel(n.Value); msg != "" {
-			return nil, p.errorf(n.Line, "labels: %s", msg)
+			r.add(n.Line, "labels: %s", msg)
+			ok = false
+			continue
 		}
 		labels = append(labels, n.Value)
 	}
-	return labels, nil
+	return labels, ok
 }
 
 // str returns a scalar's text; an empty value counts as not given.
-func (p *parser) str(key string, kv keyValue) (string, error) {
+func (r *yamlReader) str(key string, kv keyValue) (string, bool) {
 	if kv.v.Kind != yaml.ScalarNode {
-		return "", p.errorf(kv.v.Line, "%s: want a single value, got %s", key, experiments.DescribeNode(kv.v))
+		r.add(kv.v.Line, "%s: want a single value, got %s", key, experiments.DescribeNode(kv.v))
+		return "", false
 	}
 	if isNull(kv.v) {
-		return "", nil
+		return "", true
 	}
-	return kv.v.Value, nil
+	return kv.v.Value, true
 }
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
 
-// yamlError turns a yaml.v3 syntax error ("yaml: line 3: ...") into the
-// FILE:LINE form.
-func (p *parser) yamlError(err error) error {
+// yamlError reports a yaml.v3 syntax error ("yaml: line 3: ...") at its line.
+func (r *yamlReader) yamlError(err error) {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 1
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
@@ -280,5 +357,5 @@ func (p *parser) yamlError(err error) error {
 			}
 		}
 	}
-	return p.errorf(line, "%s", strings.ReplaceAll(msg, "\n", "; "))
+	r.add(line, "%s", strings.ReplaceAll(msg, "\n", "; "))
 }
