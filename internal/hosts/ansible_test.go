@@ -270,3 +270,56 @@ echo '{"replicas": {"hosts": ["r1", "r2"], "vars": {"ansible_port": 2200}},
 		}
 	})
 }
+
+// readmeBlock returns the first fenced block of kind lang after marker in
+// the README.
+func readmeBlock(t *testing.T, marker, lang string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	i := strings.Index(text, marker)
+	if i < 0 {
+		t.Fatalf("README has no %q", marker)
+	}
+	_, rest, ok := strings.Cut(text[i:], "```"+lang+"\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatalf("README has no ```%s block after %q", lang, marker)
+	}
+	return block
+}
+
+// TestREADMEHostsFiles reads the README's hosts file and inventory: the
+// same five hosts with the same labels, by every reader there is.
+func TestREADMEHostsFiles(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	own := writeFile(t, filepath.Join(dir, "hosts.yaml"), readmeBlock(t, "### The hosts file", "yaml"), 0o644)
+	inv := writeFile(t, filepath.Join(dir, "inventory"), readmeBlock(t, "An Ansible inventory works as it is", "ini"), 0o644)
+	readers := []string{"builtin"}
+	if _, err := exec.LookPath("ansible-inventory"); err == nil || os.Getenv("REPLBENCH_REQUIRE_ANSIBLE") == "1" {
+		readers = append(readers, "ansible")
+	}
+	want := map[string]string{"r1": "eu", "r2": "eu", "r3": "us", "r4": "us", "load": "eu"}
+	for _, path := range []string{own, inv} {
+		for _, reader := range readers {
+			f, err := LoadReader(context.Background(), path, reader)
+			if err != nil {
+				t.Fatalf("%s (%s): %v", path, reader, err)
+			}
+			got := map[string]string{}
+			for _, h := range f.Hosts {
+				got[h.Name] = strings.Join(h.Labels, ",")
+				if h.User != "bench" || h.IdentityFile != filepath.Join(dir, ".ssh", "id_ed25519") {
+					t.Errorf("%s (%s): host %s user %q identity %q, want bench and ~/.ssh/id_ed25519", path, f.Reader, h.Name, h.User, h.IdentityFile)
+				}
+			}
+			if !reflect.DeepEqual(got, want) || f.Hosts[4].Port != 2222 || f.Hosts[4].Dir != "/scratch/replbench" || f.Hosts[4].Address != "bench-client" {
+				t.Errorf("%s (%s): labels %v and client %+v, want %v and the client on bench-client:2222", path, f.Reader, got, f.Hosts[4], want)
+			}
+		}
+	}
+}
