@@ -105,12 +105,21 @@ func LoadReader(ctx context.Context, path, reader string) (*File, error) {
 	}
 	data, err := os.ReadFile(path)
 	fi, statErr := os.Stat(path)
-	if err != nil && (statErr != nil || !fi.IsDir()) {
+	switch {
+	case err != nil && (statErr != nil || !fi.IsDir()):
 		return nil, fmt.Errorf("load hosts file: %w", err)
+	case statErr != nil:
+		return nil, fmt.Errorf("load hosts file: %w", statErr)
 	}
 	p, err := newParser(path)
 	if err != nil {
 		return nil, err
+	}
+	if fi.IsDir() {
+		// paths in a directory inventory are relative to the directory
+		if p.dir, err = filepath.Abs(path); err != nil {
+			return nil, fmt.Errorf("load hosts file %s: %w", path, err)
+		}
 	}
 	format := formatOther
 	var root *yaml.Node

@@ -279,6 +279,12 @@ func TestParseINIErrors(t *testing.T) {
 		{"no replicas", "[replicas]\n[clients]\nc1\n", "inventory.ini:1: no replica hosts (list them in group replicas, or in a child group of it)"},
 		{"no replicas group", "[clients]\nc1\n[others]\nr1\n", "inventory.ini: no replica hosts (list them in group replicas, or in a child group of it)"},
 		{"no clients", "[replicas]\nr1\n\n[clients]\n", "inventory.ini:4: no client hosts (list them in group clients, or in a child group of it)"},
+		{"YAML in a file not named .yaml", "all:\n  children:\n    replicas:\n",
+			"inventory.ini:1: host pattern \"all:\" ends in ':' (Ansible reads YAML inventories only from files named .yaml, .yml or .json)\n" +
+				"inventory.ini:2: host pattern \"children:\" ends in ':' (Ansible reads YAML inventories only from files named .yaml, .yml or .json)\n" +
+				"inventory.ini:3: host pattern \"replicas:\" ends in ':' (Ansible reads YAML inventories only from files named .yaml, .yml or .json)"},
+		{"Jinja template", "[replicas]\nr1 ansible_host='{{ inventory_hostname }}.example'\n[clients]\nc1\n",
+			`inventory.ini:2: ansible_host: "{{ inventory_hostname }}.example" is a Jinja template, which neither ansible-inventory --list nor replbench evaluates; give the value itself`},
 		{"several mistakes", "[replicas]\nh1 ansible_port=0\nh2 replbench_dir\n[clients]\nc1 ansible_user='a b'\n[x:y]\n",
 			"inventory.ini:2: ansible_port: want a number from 1 to 65535, got the number 0\n" +
 				`inventory.ini:3: host h2: want key=value, got "replbench_dir"` + "\n" +

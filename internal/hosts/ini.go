@@ -123,6 +123,15 @@ func (p *parser) iniHostLine(inv *inventory, c *errs, line int, group, t string)
 	if len(fields) == 0 {
 		return // only a comment
 	}
+	switch {
+	case strings.HasSuffix(fields[0], ":"):
+		// what Ansible says too; likely YAML in a file not named .yaml
+		c.add(line, "host pattern %q ends in ':' (Ansible reads YAML inventories only from files named .yaml, .yml or .json)", fields[0])
+		return
+	case fields[0] == "---":
+		c.add(line, "host pattern '---' is the start of a YAML document (Ansible reads YAML inventories only from files named .yaml, .yml or .json)")
+		return
+	}
 	names, port, err := expandHostPattern(fields[0])
 	if err != nil {
 		c.add(line, "%v", err)

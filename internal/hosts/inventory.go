@@ -394,6 +394,10 @@ func str(host, name string, v invValue, hp *hostProblems) (string, bool) {
 		hp.add(host, v.line, "%s: %q holds an inline comment, which Ansible keeps in a [group:vars] value; put the comment on a line of its own", name, s)
 		return "", false
 	}
+	if strings.Contains(s, "{{") || strings.Contains(s, "{%") {
+		hp.add(host, v.line, "%s: %q is a Jinja template, which neither ansible-inventory --list nor replbench evaluates; give the value itself", name, s)
+		return "", false
+	}
 	return s, true
 }
 
