@@ -147,7 +147,7 @@ func newRunner(cmd *cobra.Command, binary, keysDir, hostsPath string, ssh remote
 		}
 		return &orchestrate.Local{Binary: b.Path, KeysDir: keysDir}, nil
 	}
-	hf, err := hosts.Load(hostsPath)
+	hf, err := hosts.LoadReader(cmd.Context(), hostsPath, os.Getenv(hosts.ReaderEnv))
 	if err != nil {
 		return nil, err
 	}

@@ -286,17 +286,13 @@ type parser struct {
 	budget *int   // nodes left to visit in an Ansible YAML inventory
 }
 
-func (p *parser) errorf(line int, format string, args ...any) error {
-	return &Error{File: p.path, Line: line, Msg: fmt.Sprintf(format, args...)}
-}
-
 // localPath expands a leading "~/" and makes a relative path relative to the
 // hosts file's directory.
-func (p *parser) localPath(line int, key, s string) (string, error) {
+func (p *parser) localPath(key, s string) (string, error) {
 	if s == "~" || strings.HasPrefix(s, "~/") {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return "", p.errorf(line, "%s: cannot expand ~: %v", key, err)
+			return "", fmt.Errorf("%s: cannot expand ~: %w", key, err)
 		}
 		s = filepath.Join(home, strings.TrimPrefix(s[1:], "/"))
 	}

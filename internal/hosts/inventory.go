@@ -342,7 +342,7 @@ func (p *parser) build(inv *inventory, c *errs) *File {
 	hp.report(c)
 	if kh != nil && kh.path != "" {
 		var err error
-		if f.KnownHosts, err = p.localPath(kh.line, "known_hosts", kh.path); err != nil {
+		if f.KnownHosts, err = p.localPath("known_hosts", kh.path); err != nil {
 			c.add(kh.line, "%v", err)
 		}
 	}
@@ -459,7 +459,7 @@ func (p *parser) invHost(name string, vars map[string]invValue, hp *hostProblems
 	}
 	if key, v, ok := pick(vars, varIdentity); ok {
 		if s, ok := str(name, key, v, hp); ok && s != "" {
-			path, err := p.localPath(v.line, key, s)
+			path, err := p.localPath(key, s)
 			if err != nil {
 				hp.add(name, v.line, "%v", err)
 			}

@@ -70,7 +70,7 @@ func (r *yamlReader) read(data []byte) *File {
 	f := &File{}
 	if kv, ok := top["known_hosts"]; ok {
 		if s, ok := r.str("known_hosts", kv); ok && s != "" {
-			path, err := r.localPath(kv.k.Line, "known_hosts", s)
+			path, err := r.localPath("known_hosts", s)
 			if err != nil {
 				r.add(kv.k.Line, "%v", err)
 			}
@@ -290,7 +290,7 @@ func (r *yamlReader) host(m map[string]keyValue) (hostLine, bool) {
 		case "user":
 			h.User = s
 		case "identity_file":
-			path, err := r.localPath(line, key, s)
+			path, err := r.localPath(key, s)
 			if err != nil {
 				bad(line, "%v", err)
 			}
