@@ -293,7 +293,8 @@ func readmeBlock(t *testing.T, marker, lang string) string {
 }
 
 // TestREADMEHostsFiles reads the README's hosts file and inventory: the
-// same five hosts with the same labels, by every reader there is.
+// same five hosts with the same labels, users and keys, by every reader
+// there is.
 func TestREADMEHostsFiles(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("HOME", dir)
@@ -313,6 +314,9 @@ func TestREADMEHostsFiles(t *testing.T) {
 			got := map[string]string{}
 			for _, h := range f.Hosts {
 				got[h.Name] = strings.Join(h.Labels, ",")
+				if h.Name == "r1" && h.Address != "10.0.0.11" {
+					t.Errorf("%s (%s): r1 at %q, want 10.0.0.11", path, f.Reader, h.Address)
+				}
 				if h.User != "bench" || h.IdentityFile != filepath.Join(dir, ".ssh", "id_ed25519") {
 					t.Errorf("%s (%s): host %s user %q identity %q, want bench and ~/.ssh/id_ed25519", path, f.Reader, h.Name, h.User, h.IdentityFile)
 				}
