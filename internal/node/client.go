@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -77,7 +78,7 @@ keys by --distribution. Each client first puts its share of the keys once.`,
 			if f.once != "" {
 				return runOnce(ctx, cmd, cfg, &f)
 			}
-			return runLoad(ctx, cfg, &f)
+			return runLoad(ctx, cmd.OutOrStdout(), cfg, &f)
 		},
 	}
 	fl := cmd.Flags()
@@ -176,7 +177,7 @@ func (c caller) Call(payload []byte, done func(error)) {
 	})
 }
 
-func runLoad(ctx context.Context, cfg *cluster.Config, f *clientFlags) error {
+func runLoad(ctx context.Context, stdout io.Writer, cfg *cluster.Config, f *clientFlags) error {
 	if f.count < 1 || f.first < 0 || f.first+f.count > cfg.Clients {
 		return fmt.Errorf("clients %d..%d out of range: the cluster has %d client ids", f.first, f.first+f.count-1, cfg.Clients)
 	}
@@ -263,5 +264,9 @@ func runLoad(ctx context.Context, cfg *cluster.Config, f *clientFlags) error {
 	for _, c := range cs {
 		rep.Clients = append(rep.Clients, c.Stats())
 	}
-	return WriteJSON(filepath.Join(f.out, "client.json"), rep)
+	if err := WriteJSON(filepath.Join(f.out, "client.json"), rep); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, rep.Line(res.Measured))
+	return rep.Check(res, lc)
 }
