@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,10 +22,13 @@ import (
 	"github.com/replbench/replbench/keys"
 	"github.com/replbench/replbench/loadgen"
 	"github.com/replbench/replbench/msgdump"
+	"github.com/replbench/replbench/replicas/app"
 )
 
 type clientFlags struct {
 	config, out, mode, once   string
+	hexOnce                   string
+	kv                        []string
 	first, count, outstanding int
 	payload                   int
 	rate                      float64
@@ -44,11 +50,23 @@ type clientFlags struct {
 func NewClientCmd() *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{
-		Use:   "client --config CLUSTER.json [--once PAYLOAD | load flags]",
-		Short: "Apply load to a running cluster, or send one request",
+		Use:   "client --config CLUSTER.json [--once TEXT | --hex HEX | --kv OP... | load flags]",
+		Short: "Apply load to a running cluster, or send single requests",
 		Long: `Connect clients to the cluster described by a cluster file and either send
-one request (--once) and print the result, or apply closed- or open-loop load
+single requests and print their results, or apply closed- or open-loop load
 and write latency.hlog and client.json to --out (what 'run' does per point).
+
+Single requests: --once sends its text as the payload, --hex the bytes its
+hex digits spell, and --kv key-value operations of the kv app, written as
+'get KEY', 'put KEY VALUE' or 'delete KEY' (repeat --kv for several, sent in
+order): for example --kv 'put user:1042 alice' --kv 'get user:1042' prints
+"ok" and "ok alice".
+
+Every process is a new session of its client id, so its requests never
+meet the cached replies of an earlier process with the same keys. A load
+run ends with a one-line summary and fails when it completed nothing, got a
+reply that did not match its request, or (open loop) completed less than
+half of what was due.
 
 Closed loop: --clients clients each keep --outstanding requests in flight.
 Open loop: requests leave on a schedule at --rate requests/s in total, and
@@ -75,7 +93,7 @@ keys by --distribution. Each client first puts its share of the keys once.`,
 			}()
 			ctx, cancel := lifeline(cmd, f.watchStdin)
 			defer cancel()
-			if f.once != "" {
+			if f.once != "" || f.hexOnce != "" || len(f.kv) > 0 {
 				return runOnce(ctx, cmd, cfg, &f)
 			}
 			return runLoad(ctx, cmd.OutOrStdout(), cfg, &f)
@@ -84,7 +102,9 @@ keys by --distribution. Each client first puts its share of the keys once.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.config, "config", "", "cluster file (JSON) written by 'replbench run'")
 	fl.StringVar(&f.out, "out", ".", "directory for latency.hlog and client.json")
-	fl.StringVar(&f.once, "once", "", "send this payload once, print the result and exit")
+	fl.StringVar(&f.once, "once", "", "send this text as one request's payload, print the result and exit")
+	fl.StringVar(&f.hexOnce, "hex", "", "send the bytes these hex digits spell as one request's payload, print the result and exit")
+	fl.StringArrayVar(&f.kv, "kv", nil, "kv app: send this operation ('get KEY', 'put KEY VALUE', 'delete KEY'), print its result; repeat for several")
 	fl.StringVar(&f.capture, "capture", "", "write every frame the client sends and receives to this capture file (a directory of one file per client when --clients > 1); read it with 'replbench msgdump'")
 	fl.StringVar(&f.mode, "mode", "closed", "load mode: closed or open")
 	fl.IntVar(&f.first, "first", 0, "id of the first client (clients are first..first+clients-1)")
@@ -134,19 +154,52 @@ func dialClient(ctx context.Context, cfg *cluster.Config, id int, f *clientFlags
 	return clients.New(ctx, ccfg)
 }
 
+// runOnce sends the single requests --once, --hex or --kv ask for, one
+// after the other, and prints each result.
 func runOnce(ctx context.Context, cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
+	type request struct {
+		payload []byte
+		show    func(res []byte) string
+	}
+	quoted := func(res []byte) string { return strconv.Quote(string(res)) }
+	var reqs []request
+	switch {
+	case (f.once != "") && (f.hexOnce != "" || len(f.kv) > 0), f.hexOnce != "" && len(f.kv) > 0:
+		return fmt.Errorf("--once, --hex and --kv are alternatives: give one of them")
+	case f.once != "":
+		reqs = append(reqs, request{[]byte(f.once), quoted})
+	case f.hexOnce != "":
+		b, err := hex.DecodeString(strings.Join(strings.Fields(f.hexOnce), ""))
+		if err != nil {
+			return fmt.Errorf("--hex %q: %w", f.hexOnce, err)
+		}
+		reqs = append(reqs, request{b, quoted})
+	default:
+		if cfg.App != "kv" {
+			return fmt.Errorf("--kv sends key-value operations, but the cluster runs app %q, not kv", cfg.App)
+		}
+		for _, text := range f.kv {
+			op, err := app.ParseKVText(text)
+			if err != nil {
+				return fmt.Errorf("--kv: %w", err)
+			}
+			reqs = append(reqs, request{op, func(res []byte) string { return app.DescribeKVResult(op, res) }})
+		}
+	}
 	c, err := dialClient(ctx, cfg, f.first, f)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	res, err := c.Invoke(ctx, []byte(f.once))
-	if err != nil {
-		return err
+	for _, r := range reqs {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		res, err := c.Invoke(ctx, r.payload)
+		cancel()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), r.show(res))
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%q\n", res)
 	return nil
 }
 
