@@ -42,6 +42,9 @@ type Options struct {
 	Out       io.Writer // the summary table (stdout)
 	Command   []string  // the command line, recorded in meta.json
 	Hosts     []string  // where processes run, recorded in meta.json; nil means this machine
+	// NodeBinaries, if set, describes the binaries replicas and clients
+	// run as, for meta.json (Binaries.Used).
+	NodeBinaries func() []BinaryInfo
 	// Override, when set, adjusts every expanded point before it runs (the
 	// CLI's --duration and similar flags); it is recorded in meta.json's command.
 	Override func(*experiments.Spec)
@@ -92,6 +95,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return nil, err
 	}
 	meta := newMeta(opt.Spec, opt.Command, opt.Hosts)
+	if opt.NodeBinaries != nil {
+		meta.Binaries = opt.NodeBinaries()
+	}
 	if err := node.WriteJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
 		return nil, err
 	}
@@ -159,6 +165,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	meta.End = time.Now().UTC()
 	meta.Finished = sum.Finished
+	if opt.NodeBinaries != nil { // remote platforms' binaries are built as their hosts are first used
+		meta.Binaries = opt.NodeBinaries()
+	}
 	if err := node.WriteJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
 		return sum, errors.Join(runErr, err)
 	}
