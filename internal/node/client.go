@@ -296,16 +296,17 @@ func runLoad(ctx context.Context, stdout io.Writer, cfg *cluster.Config, f *clie
 	if err != nil {
 		return err
 	}
-	hlog, err := os.Create(filepath.Join(f.out, "latency.hlog"))
+	hlogPath := filepath.Join(f.out, "latency.hlog")
+	hlog, err := os.Create(hlogPath)
 	if err != nil {
-		return err
+		return writeError(hlogPath, err)
 	}
 	if err := res.WriteHlog(hlog); err != nil {
 		hlog.Close()
-		return fmt.Errorf("write latency.hlog: %w", err)
+		return writeError(hlogPath, err)
 	}
 	if err := hlog.Close(); err != nil {
-		return err
+		return writeError(hlogPath, err)
 	}
 	rep := ClientReport{
 		Start: res.Start, End: res.End,

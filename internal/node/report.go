@@ -2,7 +2,9 @@ package node
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
@@ -84,9 +86,20 @@ func WriteJSON(path string, v any) error {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
 	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return err
+		return writeError(path, err)
 	}
 	return nil
+}
+
+// writeError says in one line which file could not be written and why
+// ("write PATH: no space left on device"), however deep the cause is
+// wrapped: it reaches the user through the log tail of a failed point.
+func writeError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("write %s: %w", path, err)
 }
 
 // ReadJSON reads path into v.
