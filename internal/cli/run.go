@@ -53,11 +53,11 @@ point, on failure and on Ctrl-C. See README.md, "Running across hosts".`,
 			if err != nil {
 				return err
 			}
-			keysDir, err := os.MkdirTemp("", "replbench-keys-")
+			keysDir, releaseKeys, err := orchestrate.NewKeysDir("", cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			defer os.RemoveAll(keysDir)
+			defer releaseKeys()
 			if hostsPath == "" && spec.Hosts != "" {
 				hostsPath = spec.Hosts
 				if !filepath.IsAbs(hostsPath) {
