@@ -2,9 +2,7 @@ package orchestrate
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -87,9 +85,5 @@ func (l *logFile) lastLines(n int) string {
 // writeError says which file could not be written and why, in one line:
 // "write PATH: no space left on device".
 func writeError(path string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	return fmt.Errorf("write %s: %w", path, err)
+	return fmt.Errorf("write %s: %w", path, unwrapPath(err))
 }
