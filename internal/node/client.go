@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -113,7 +114,7 @@ keys by --distribution. Each client first puts its share of the keys once.`,
 	fl.IntVar(&f.payload, "payload", 100, "request payload size in bytes")
 	fl.Float64Var(&f.rate, "rate", 0, "open loop: total requests per second")
 	fl.DurationVar(&f.timeout, "timeout", time.Second, "time before a request is retransmitted to all replicas")
-	fl.DurationVar(&f.connect, "connect-timeout", 10*time.Second, "how long to wait for connections to all replicas")
+	fl.DurationVar(&f.connect, "connect-timeout", 10*time.Second, "how long to wait for connections to all replicas, and then for each client's first reply (sent before the load starts)")
 	fl.DurationVar(&f.warmup, "warmup", 2*time.Second, "load before measuring (excluded from results)")
 	fl.DurationVar(&f.duration, "duration", 10*time.Second, "measured time")
 	fl.DurationVar(&f.cool, "cooldown", time.Second, "load after measuring (excluded from results)")
@@ -203,6 +204,30 @@ func runOnce(ctx context.Context, cmd *cobra.Command, cfg *cluster.Config, f *cl
 	return nil
 }
 
+// firstRequests has every client complete one request (an empty payload,
+// which every app answers and none takes for a change of state) before the
+// load starts. The warm-up then starts with a cluster that is serving:
+// replicas connected to each other and to every client, past whatever
+// their start-up costs on a busy machine, so that a short point measures
+// the protocol rather than the start.
+func firstRequests(ctx context.Context, cs []*clients.Client, first int, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	errs := make([]error, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.Invoke(ctx, nil); err != nil {
+				errs[i] = fmt.Errorf("client %d: the cluster did not answer its first request within %v (--connect-timeout): %w", first+i, timeout, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // caller adapts a client to the load generator. With the echo app it also
 // stamps every payload with a call number and checks that each result is
 // its own request's payload, so a reply to the wrong request is caught.
@@ -285,6 +310,9 @@ func runLoad(ctx context.Context, stdout io.Writer, cfg *cluster.Config, f *clie
 				return err
 			}
 		}
+	}
+	if err := firstRequests(ctx, cs, f.first, f.connect); err != nil {
+		return err
 	}
 	var calls, mismatches atomic.Uint64
 	check := cfg.App == "echo" && cfg.AppReply == 0
