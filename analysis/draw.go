@@ -55,6 +55,9 @@ type Report struct {
 	Out      string
 	Files    []string // every file written, figures and tables
 	Problems []error  // one line each: a file missing or wrong, a figure that could not be drawn
+	// Unwritten lists the files that could not be written (also among
+	// Problems), each an *UnwrittenError naming the file and the cause.
+	Unwritten []error
 }
 
 // Draw loads the results directories and writes to opt.Out the figures of
@@ -100,7 +103,9 @@ func Draw(dirs []string, opt Options) (*Report, error) {
 		}
 	}
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
-		return rep, fmt.Errorf("output directory: %w", err)
+		err = fmt.Errorf("output directory: %w", unwritten(opt.Out, err))
+		rep.Unwritten = append(rep.Unwritten, err)
+		return rep, err
 	}
 	rep.Out = opt.Out
 
@@ -164,7 +169,8 @@ type drawing struct {
 	dist    []distRow // the numbers behind the latency distributions
 }
 
-// problem notes err once, however many figures meet it.
+// problem notes err once, however many figures meet it; a file that could
+// not be written is listed in Unwritten too.
 func (d *drawing) problem(err error) {
 	for _, p := range d.rep.Problems {
 		if p.Error() == err.Error() {
@@ -172,6 +178,9 @@ func (d *drawing) problem(err error) {
 		}
 	}
 	d.rep.Problems = append(d.rep.Problems, err)
+	if errors.As(err, new(*UnwrittenError)) {
+		d.rep.Unwritten = append(d.rep.Unwritten, err)
+	}
 }
 
 func (d *drawing) save(f *figure) {
@@ -180,7 +189,7 @@ func (d *drawing) save(f *figure) {
 	}
 	path := filepath.Join(d.opt.Out, f.name)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		d.problem(fmt.Errorf("%s: %v", filepath.Dir(path), err))
+		d.problem(unwritten(filepath.Dir(path), err))
 		return
 	}
 	files, err := f.save(path, d.opt.Formats)

@@ -169,3 +169,23 @@ func fileError(name string, err error) error {
 	}
 	return fmt.Errorf("%s: %v", name, err)
 }
+
+// UnwrittenError is a file Draw could not write: a full disk, a missing
+// permission. Unlike a problem with the results it reads, it leaves the
+// output incomplete; Report.Unwritten lists these.
+type UnwrittenError struct {
+	Path string
+	Err  error // the cause, without the path
+}
+
+func (e *UnwrittenError) Error() string { return fmt.Sprintf("write %s: %v", e.Path, e.Err) }
+func (e *UnwrittenError) Unwrap() error { return e.Err }
+
+// unwritten says in one line that path could not be written and why.
+func unwritten(path string, err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &UnwrittenError{Path: path, Err: err}
+}

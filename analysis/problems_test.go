@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -223,5 +224,43 @@ func TestUnreadableDirectory(t *testing.T) {
 	}
 	if _, err := Draw([]string{missing}, Options{Out: out}); err == nil {
 		t.Error("nothing to draw, yet no error")
+	}
+}
+
+// TestUnwrittenFiles: a figure and a table that cannot be written (their
+// names lead to a full device) are reported in Unwritten, one line each
+// naming the file and the cause, and the other files are still written.
+func TestUnwrittenFiles(t *testing.T) {
+	const full = "/dev/full"
+	if _, err := os.Stat(full); err != nil {
+		t.Skipf("no %s on this system, so writes to a full disk are untested here: %v", full, err)
+	}
+	out := t.TempDir()
+	figure := filepath.Join(out, "rss-per-replica.svg")
+	table := filepath.Join(out, "aggregate.csv")
+	for _, p := range []string{figure, table} {
+		if err := os.Symlink(full, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := Draw([]string{fixture}, Options{Out: out, Formats: []string{"svg"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range rep.Unwritten {
+		got = append(got, e.Error())
+	}
+	want := []string{"write " + figure + ": no space left on device", "write " + table + ": no space left on device"}
+	if !slices.Equal(got, want) {
+		t.Errorf("unwritten %q, want %q", got, want)
+	}
+	for _, e := range rep.Unwritten {
+		if !slices.Contains(rep.Problems, e) {
+			t.Errorf("%v is not among the problems (summary.md lists those)", e)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "cpu-per-replica.svg")); err != nil {
+		t.Errorf("the other figures should still be written: %v", err)
 	}
 }

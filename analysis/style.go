@@ -427,7 +427,7 @@ func (f *figure) save(path string, formats []string) (written []string, err erro
 			data = svgFonts(data)
 		}
 		if err := os.WriteFile(name, data, 0o644); err != nil {
-			return written, fileError(name, err)
+			return written, unwritten(name, err)
 		}
 		written = append(written, name)
 	}

@@ -23,7 +23,7 @@ func (d *drawing) writeTables() {
 func (d *drawing) writeFile(name string, data []byte) {
 	path := filepath.Join(d.opt.Out, name)
 	if err := os.WriteFile(path, data, 0o644); err != nil {
-		d.problem(fileError(path, err))
+		d.problem(unwritten(path, err))
 		return
 	}
 	d.rep.Files = append(d.rep.Files, path)

@@ -28,6 +28,12 @@ var ErrClosed = errors.New("client closed")
 type Config struct {
 	Cluster *cluster.Config
 	ID      uint32
+	// Session tells this client's requests from those of every earlier
+	// client with the same ID: replicas execute requests exactly once per
+	// (ID, Session), numbered from 1, and answer the latest session only.
+	// 0 means the time New is called, in nanoseconds since 1970, so a
+	// process started after another gets a later session.
+	Session uint64
 	Auth    keys.Authenticator
 	// Timeout is how long a request waits before it is sent again, to all replicas.
 	Timeout time.Duration
@@ -103,6 +109,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Session == 0 {
+		cfg.Session = uint64(time.Now().UnixNano())
 	}
 	c := &Client{
 		cfg: cfg, n: len(cfg.Cluster.Replicas), quorum: cfg.Cluster.ReplyQuorum(),
@@ -202,7 +211,7 @@ func (c *Client) InvokeAsync(payload []byte, done func(result []byte, err error)
 
 // seal encodes and authenticates a request; c.mu must be held.
 func (c *Client) seal(seq uint64, flags uint8, payload []byte) ([]byte, error) {
-	c.buf = wire.AppendRequest(c.buf[:0], &wire.Request{Client: c.cfg.ID, Seq: seq, Flags: flags, Payload: payload})
+	c.buf = wire.AppendRequest(c.buf[:0], &wire.Request{Client: c.cfg.ID, Session: c.cfg.Session, Seq: seq, Flags: flags, Payload: payload})
 	var err error
 	c.authBuf, err = c.cfg.Auth.Sign(c.authBuf[:0], wire.SignedBytes(c.buf))
 	if err != nil {
@@ -242,7 +251,7 @@ func (c *Client) deliver(from keys.Principal, frame []byte) {
 		c.view = r.View
 	}
 	cl := c.pending[r.Seq]
-	if cl == nil { // late reply for a completed request
+	if cl == nil || r.Session != c.cfg.Session { // late reply, or one for an earlier client of this ID
 		c.mu.Unlock()
 		return
 	}

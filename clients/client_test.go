@@ -65,7 +65,12 @@ func newFakeCluster(t *testing.T, n int) *fakeCluster {
 // that replica. It calls the client's delivery path directly, so the reply
 // has been processed when reply returns.
 func (f *fakeCluster) reply(c *Client, replica uint32, seq, view uint64, result string) {
-	buf := wire.AppendReply(nil, &wire.Reply{Replica: replica, Client: 0, Seq: seq, View: view, Result: []byte(result)})
+	f.replySession(c, replica, c.cfg.Session, seq, view, result)
+}
+
+// replySession is reply for a request of the given client session.
+func (f *fakeCluster) replySession(c *Client, replica uint32, session, seq, view uint64, result string) {
+	buf := wire.AppendReply(nil, &wire.Reply{Replica: replica, Client: 0, Session: session, Seq: seq, View: view, Result: []byte(result)})
 	auth, err := f.auth[keys.Replica(replica)].SignFor(nil, wire.SignedBytes(buf), keys.Client(0))
 	if err != nil {
 		f.t.Fatal(err)
@@ -131,6 +136,34 @@ func TestQuorumOfMatchingReplies(t *testing.T) {
 	}
 }
 
+// TestRepliesOfAnotherSession: replies for the same request number of an
+// earlier client process with this ID are not this client's; a client's
+// requests carry its own session.
+func TestRepliesOfAnotherSession(t *testing.T) {
+	f := newFakeCluster(t, 4)
+	c := f.client(time.Hour, time.Hour)
+	seq, done := invoke(c, "mine")
+	r := <-f.received
+	if r.req.Session != c.cfg.Session || r.req.Session == 0 {
+		t.Fatalf("request session %d, want the client's own %d (non-zero)", r.req.Session, c.cfg.Session)
+	}
+	for replica := uint32(0); replica < 4; replica++ {
+		f.replySession(c, replica, c.cfg.Session-1, seq, 0, "an earlier process's result")
+	}
+	if !pending(done) {
+		t.Fatal("completed by replies to an earlier session")
+	}
+	f.reply(c, 0, seq, 0, "mine")
+	f.reply(c, 1, seq, 0, "mine")
+	if o := <-done; o.err != nil || o.res != "mine" {
+		t.Fatalf("got %+v, want this session's result", o)
+	}
+	later := f.client(time.Hour, time.Hour)
+	if later.cfg.Session <= c.cfg.Session {
+		t.Fatalf("a client made later has session %d, not after %d", later.cfg.Session, c.cfg.Session)
+	}
+}
+
 // TestLearnsPrimaryFromView: after a reply from view 5, requests go to
 // replica 5 mod n.
 func TestLearnsPrimaryFromView(t *testing.T) {
@@ -191,7 +224,7 @@ func TestRejectsBadReplies(t *testing.T) {
 	c := f.client(time.Hour, time.Hour)
 	seq, done := invoke(c, "op")
 	<-f.received
-	good := wire.AppendReply(nil, &wire.Reply{Replica: 0, Client: 0, Seq: seq, Result: []byte("r")})
+	good := wire.AppendReply(nil, &wire.Reply{Replica: 0, Client: 0, Session: c.cfg.Session, Seq: seq, Result: []byte("r")})
 	auth, _ := f.auth[keys.Replica(0)].SignFor(nil, wire.SignedBytes(good), keys.Client(0))
 	forged := wire.Seal(append([]byte(nil), good...), make([]byte, len(auth)))
 	c.deliver(keys.Replica(0), forged)                                       // bad MAC

@@ -60,7 +60,7 @@ func BenchmarkResync(b *testing.B) {
 	b.Run("capture", func(b *testing.B) { benchDump(b, capture, Options{}) })
 	headers := make([]byte, 1<<20)
 	for i := range headers {
-		headers[i] = []byte{0, 0x0f, 0xff, 0xff, 1, 0x10}[i%6] // a plausible header every 6 bytes
+		headers[i] = []byte{0, 0x0f, 0xff, 0xff, 2, 0x10}[i%6] // a plausible header every 6 bytes
 	}
 	b.Run("false headers", func(b *testing.B) { benchDump(b, headers, Options{}) })
 }

@@ -166,7 +166,7 @@ func TestCreateCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Sent(keys.Replica(1), []byte{0, 0, 0, 2, 1, 0x10})
+	w.Sent(keys.Replica(1), []byte{0, 0, 0, 2, wire.Version, 0x10})
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

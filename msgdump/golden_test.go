@@ -48,7 +48,7 @@ func replicaCapture(t *testing.T, k *testKeys) []byte {
 	tampered := k.request(t, 0, 3, 0, "put k2 v2")
 	tampered[len(tampered)-2-16*testReplicas-1] ^= 'x' ^ 'X' // one payload byte changed after signing
 	trailing := k.request(t, 1, 9, 0, "hello")
-	binary.BigEndian.PutUint32(trailing[19:], 4) // payload length one short: a trailing byte
+	binary.BigEndian.PutUint32(trailing[27:], 4) // payload length one short: a trailing byte
 	// 0xa5 is in the reserved range: no version of wire names it.
 	u := binary.BigEndian.AppendUint32([]byte{0, 0, 0, 0, wire.Version, 0xa5}, 1) // sender: replica 1
 	u = append(u, "from the future"...)

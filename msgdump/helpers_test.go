@@ -84,9 +84,13 @@ func pairSecret(a, b keys.Principal) []byte {
 }
 
 // request builds a sealed request authenticated by the client.
+// testSession is the session of the test captures' clients: a process
+// started at 2025-11-21T09:30:00Z, plus the client id.
+const testSession = 1763717400000000000
+
 func (k *testKeys) request(t testing.TB, client uint32, seq uint64, flags uint8, payload string) []byte {
 	t.Helper()
-	f := wire.AppendRequest(nil, &wire.Request{Client: client, Seq: seq, Flags: flags, Payload: []byte(payload)})
+	f := wire.AppendRequest(nil, &wire.Request{Client: client, Session: testSession + uint64(client), Seq: seq, Flags: flags, Payload: []byte(payload)})
 	auth, err := k.auths[keys.Client(client)].Sign(nil, wire.SignedBytes(f))
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +101,7 @@ func (k *testKeys) request(t testing.TB, client uint32, seq uint64, flags uint8,
 // reply builds a sealed reply from replica to client.
 func (k *testKeys) reply(t testing.TB, replica, client uint32, seq, view uint64, result string) []byte {
 	t.Helper()
-	f := wire.AppendReply(nil, &wire.Reply{Replica: replica, Client: client, Seq: seq, View: view, Result: []byte(result)})
+	f := wire.AppendReply(nil, &wire.Reply{Replica: replica, Client: client, Session: testSession + uint64(client), Seq: seq, View: view, Result: []byte(result)})
 	auth, err := k.auths[keys.Replica(replica)].SignFor(nil, wire.SignedBytes(f), keys.Client(client))
 	if err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func (f *frame) ends() (from, to string) {
 
 // writeText writes one frame as a line:
 //
-//	05:09:01.123456 client-7>replica-0 request client=7 seq=42 flags=read-only payload=5 auth=32 ok 68 65 6c 6c 6f |hello|
+//	05:09:01.123456 client-7>replica-0 request client=7 session=1796400000000000000 seq=42 flags=read-only payload=5 auth=32 ok 68 65 6c 6c 6f |hello|
 func (d *Dumper) writeText(f *frame, m *message, v authResult) {
 	b := d.line[:0]
 	if f.time.IsZero() {
@@ -82,6 +82,7 @@ func (d *Dumper) writeText(f *frame, m *message, v authResult) {
 	case m.req != nil:
 		r := m.req
 		b = appendField(b, "client", uint64(r.Client))
+		b = appendField(b, "session", r.Session)
 		b = appendField(b, "seq", r.Seq)
 		b = appendFlags(b, r.Flags)
 		b = appendField(b, "payload", uint64(len(r.Payload)))
@@ -90,6 +91,7 @@ func (d *Dumper) writeText(f *frame, m *message, v authResult) {
 		r := m.reply
 		b = appendField(b, "replica", uint64(r.Replica))
 		b = appendField(b, "client", uint64(r.Client))
+		b = appendField(b, "session", r.Session)
 		b = appendField(b, "seq", r.Seq)
 		b = appendField(b, "view", r.View)
 		b = appendFlags(b, r.Flags)
@@ -223,6 +225,7 @@ type jsonFrame struct {
 	Dialer      string   `json:"dialer,omitempty"`
 	Expects     string   `json:"expects,omitempty"`
 	View        *uint64  `json:"view,omitempty"`
+	Session     *uint64  `json:"session,omitempty"`
 	Seq         *uint64  `json:"seq,omitempty"`
 	Batch       *int     `json:"batch,omitempty"`
 	Flags       *uint8   `json:"flags,omitempty"`
@@ -279,11 +282,11 @@ func (d *Dumper) jsonFrame(f *frame, m *message, v authResult) jsonFrame {
 	switch {
 	case m.req != nil:
 		r := m.req
-		j.Client, j.Seq, j.Flags, j.FlagNames = ptr(r.Client), ptr(r.Seq), ptr(r.Flags), flagList(r.Flags)
+		j.Client, j.Session, j.Seq, j.Flags, j.FlagNames = ptr(r.Client), ptr(r.Session), ptr(r.Seq), ptr(r.Flags), flagList(r.Flags)
 		j.PayloadSize, j.Payload = ptr(len(r.Payload)), head(r.Payload)
 	case m.reply != nil:
 		r := m.reply
-		j.Client, j.Seq, j.View, j.Flags, j.FlagNames = ptr(r.Client), ptr(r.Seq), ptr(r.View), ptr(r.Flags), flagList(r.Flags)
+		j.Client, j.Session, j.Seq, j.View, j.Flags, j.FlagNames = ptr(r.Client), ptr(r.Session), ptr(r.Seq), ptr(r.View), ptr(r.Flags), flagList(r.Flags)
 		j.ResultSize, j.Result = ptr(len(r.Result)), head(r.Result)
 	case m.hello != nil:
 		j.Dialer, j.Expects = m.hello.From.String(), m.hello.To.String()

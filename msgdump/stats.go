@@ -1,6 +1,7 @@
 package msgdump
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math/bits"
@@ -17,7 +18,7 @@ import (
 type stats struct {
 	first, last time.Time
 	types       map[int]*typeCount // by type, -1 for frames too short to have one
-	clients     map[uint32]*clientStats
+	clients     map[clientSession]*clientStats
 	sizes       *hdrhistogram.Histogram // request payload sizes; made at the first request
 	pow2        [34]int                 // request payload sizes by bit length: 0, 1, 2-3, 4-7, ...
 	sizeSum     int64
@@ -39,6 +40,13 @@ type problemAt struct {
 // maxListedProblems bounds the problems a summary lists; it counts them all.
 const maxListedProblems = 20
 
+// clientSession keys request statistics: request numbers start again at 1
+// in every session of a client.
+type clientSession struct {
+	client  uint32
+	session uint64
+}
+
 type clientStats struct {
 	requests, retransmits, readOnly int
 	payloadBytes                    int64
@@ -50,7 +58,7 @@ type clientStats struct {
 func newStats() *stats {
 	return &stats{
 		types:   make(map[int]*typeCount),
-		clients: make(map[uint32]*clientStats),
+		clients: make(map[clientSession]*clientStats),
 	}
 }
 
@@ -78,10 +86,11 @@ func (s *stats) add(f *frame, m *message, v authResult) {
 		return
 	}
 	r := m.req
-	c := s.clients[r.Client]
+	ck := clientSession{r.Client, r.Session}
+	c := s.clients[ck]
 	if c == nil {
 		c = &clientStats{minSeq: r.Seq, maxSeq: r.Seq}
-		s.clients[r.Client] = c
+		s.clients[ck] = c
 	}
 	c.requests++
 	if r.Flags&wire.FlagRetransmit != 0 {
@@ -225,7 +234,15 @@ func (r rateSeries) shown(rows int) rateSeries {
 	return r
 }
 
-func (s *stats) clientIDs() []uint32 { return slices.Sorted(maps.Keys(s.clients)) }
+// clientIDs lists the client sessions seen, by client and then session.
+func (s *stats) clientIDs() []clientSession {
+	return slices.SortedFunc(maps.Keys(s.clients), func(a, b clientSession) int {
+		if a.client != b.client {
+			return cmp.Compare(a.client, b.client)
+		}
+		return cmp.Compare(a.session, b.session)
+	})
+}
 
 func (s *stats) typeList() []int { return slices.Sorted(maps.Keys(s.types)) }
 
@@ -264,7 +281,7 @@ func (s *stats) writeText(d *Dumper, sum Summary) {
 	}
 
 	if len(s.clients) > 0 {
-		b.WriteString("\nclient  requests  distinct  missing  retransmits  read-only  seq range        payload bytes")
+		b.WriteString("\nclient  session              requests  distinct  missing  retransmits  read-only  seq range        payload bytes")
 		if s.verified {
 			b.WriteString("      ok     bad")
 		}
@@ -275,7 +292,7 @@ func (s *stats) writeText(d *Dumper, sum Summary) {
 			if c.seqs.overflow {
 				missing = "?"
 			}
-			fmt.Fprintf(&b, "%-7d %8d  %8d  %7s  %11d  %9d  %-15s  %13d", id, c.requests, c.seqs.distinct, missing,
+			fmt.Fprintf(&b, "%-7d %-20d %8d  %8d  %7s  %11d  %9d  %-15s  %13d", id.client, id.session, c.requests, c.seqs.distinct, missing,
 				c.retransmits, c.readOnly, fmt.Sprintf("%d..%d", c.minSeq, c.maxSeq), c.payloadBytes)
 			if s.verified {
 				fmt.Fprintf(&b, "  %6d  %6d", c.ok, c.bad)
@@ -377,6 +394,7 @@ type jsonTypeCount struct {
 
 type jsonClientStats struct {
 	Client       uint32  `json:"client"`
+	Session      uint64  `json:"session"`
 	Requests     int     `json:"requests"`
 	Distinct     int     `json:"distinct"`
 	Missing      *uint64 `json:"missing,omitempty"` // absent when too sparse to track
@@ -425,7 +443,7 @@ func (s *stats) writeJSON(d *Dumper, sum Summary) {
 	}
 	for _, id := range s.clientIDs() {
 		c := s.clients[id]
-		jc := jsonClientStats{Client: id, Requests: c.requests, Distinct: c.seqs.distinct, Retransmits: c.retransmits,
+		jc := jsonClientStats{Client: id.client, Session: id.session, Requests: c.requests, Distinct: c.seqs.distinct, Retransmits: c.retransmits,
 			ReadOnly: c.readOnly, FirstSeq: c.minSeq, LastSeq: c.maxSeq, PayloadBytes: c.payloadBytes}
 		if !c.seqs.overflow {
 			jc.Missing = ptr(c.maxSeq - c.minSeq + 1 - uint64(c.seqs.distinct))

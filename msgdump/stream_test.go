@@ -79,15 +79,15 @@ func TestFramerDamage(t *testing.T) {
 			[]string{fmt.Sprintf("problem %d invalid frame length 0 (minimum 2: version and type); skipped 5 bytes to the next frame at offset %d", len(a), len(a)+5)}},
 		{"oversized length", join(a, []byte{0xff, 0xff, 0xff, 0xff, 1, 0x10}, b), 2,
 			[]string{fmt.Sprintf("problem %d oversized frame (length 4294967295, limit 16777216); skipped 6 bytes", len(a))}},
-		{"wrong version", join(a, []byte{0, 0, 0, 2, 2, 0x10}, b), 2,
-			[]string{fmt.Sprintf("problem %d unsupported version 2 (want 1); skipped 6 bytes", len(a))}},
+		{"wrong version", join(a, []byte{0, 0, 0, 2, 1, 0x10}, b), 2,
+			[]string{fmt.Sprintf("problem %d unsupported version 1 (want 2); skipped 6 bytes", len(a))}},
 		{"ends in a header", join(a, b[:3]), 1,
 			[]string{fmt.Sprintf("problem %d stream ends inside a frame (3 bytes of it, header incomplete)", len(a))}},
 		{"ends in a body", join(a, b[:30]), 1,
 			[]string{fmt.Sprintf("problem %d stream ends inside a frame (need %d bytes, have 30)", len(a), len(b))}},
 		// A header that looks right but promises more than is left: not
 		// waited for at the end, and the bytes after it are found.
-		{"false header then frame", join([]byte{0, 0, 0, 0}, []byte{0, 0, 0, 40, 1, 0x10}, a), 1,
+		{"false header then frame", join([]byte{0, 0, 0, 0}, []byte{0, 0, 0, 40, wire.Version, 0x10}, a), 1,
 			[]string{"problem 0 invalid frame length 0 (minimum 2: version and type); skipped 10 bytes to the next frame at offset 10"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

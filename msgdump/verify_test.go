@@ -34,7 +34,7 @@ func TestVerifyWithKeyDirectory(t *testing.T) {
 				k.auths[p] = a
 			}
 			bad := k.request(t, 1, 2, 0, "transfer 100")
-			bad[23] ^= 1 // the first payload byte, after signing
+			bad[31] ^= 1 // the first payload byte, after signing
 			data := captureFile(t, keys.Replica(2),
 				Record{at(0), Received, keys.Client(0), k.request(t, 0, 1, 0, "a")},
 				Record{at(1), Received, keys.Client(1), k.request(t, 1, 1, wire.FlagReadOnly, "b")},
@@ -56,7 +56,7 @@ func TestVerifyWithKeyDirectory(t *testing.T) {
 			if sum.Verified != wantOK || sum.BadAuth != 1 {
 				t.Errorf("verified %d, bad %d; want %d and 1:\n%s", sum.Verified, sum.BadAuth, wantOK, out)
 			}
-			mustContain(t, out, "client=1 seq=2 flags=- payload=12 auth=", " BAD\n")
+			mustContain(t, out, "client=1 session=1763717400000000001 seq=2 flags=- payload=12 auth=", " BAD\n")
 			if !tc.repliesCheck && strings.Contains(out, "result=2 auth=16 ok") {
 				t.Error("an hmac reply was marked verified, but no replica can check another's reply")
 			}

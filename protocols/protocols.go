@@ -49,20 +49,18 @@ type Message struct {
 
 // Reply is an executed request's answer for the runtime to seal and send.
 type Reply struct {
-	Client uint32
-	Seq    uint64
-	View   uint64
-	Result []byte
+	Request RequestID // the request answered
+	View    uint64
+	Result  []byte
 }
 
 // Execution records one request a core executed, at position Seq of the
 // agreed order (1, 2, 3, ... with no gaps). The simulator's safety checker
 // compares executions across replicas; the runtime only counts them.
 type Execution struct {
-	Seq     uint64 // position in the total order
-	Client  uint32
-	ReqSeq  uint64 // the client's request number
-	Payload []byte // the operation, so equal (client, number) with different content is caught; valid until Reset
+	Seq     uint64    // position in the total order
+	Request RequestID // the client's request
+	Payload []byte    // the operation, so equal (client, number) with different content is caught; valid until Reset
 }
 
 // Checkpoint reports the application state digest after executing

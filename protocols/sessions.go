@@ -8,17 +8,32 @@ import (
 	"github.com/replbench/replbench/internal/wire"
 )
 
+// RequestID names one client request: requests are exactly-once per
+// (Client, Session), numbered from 1 within a session.
+type RequestID struct {
+	Client  uint32
+	Session uint64
+	Seq     uint64
+}
+
+// IDOf returns r's identity.
+func IDOf(r *wire.Request) RequestID { return RequestID{r.Client, r.Session, r.Seq} }
+
 // Sessions is the replicated per-client table that makes execution
-// exactly-once, shared by the replicated cores: every request up to low
-// has executed (its result cached for retransmissions), and above holds
+// exactly-once, shared by the replicated cores. Each client has one current
+// session, the latest that executed a request: every request of it up to
+// low has executed (its result cached for retransmissions), and above holds
 // results of requests that executed out of order while earlier ones were
-// still outstanding. It is part of the checkpointed state, so a replica
-// that transfers state dedups like the rest.
+// still outstanding. A request of a later session starts the client's table
+// afresh; requests of earlier sessions are old and never execute again. It
+// is part of the checkpointed state, so a replica that transfers state
+// dedups like the rest.
 type Sessions struct {
 	m map[uint32]*session
 }
 
 type session struct {
+	id        uint64
 	low       uint64
 	lowResult []byte
 	above     map[uint64][]byte
@@ -26,52 +41,59 @@ type session struct {
 
 func (s *Sessions) Init() { s.m = make(map[uint32]*session) }
 
-// Lookup reports whether (client, seq) executed: done with its cached
-// result, or old when it executed too long ago to have a result kept.
-func (s *Sessions) Lookup(client uint32, seq uint64) (result []byte, done, old bool) {
-	x := s.m[client]
+// Lookup reports whether request r executed: done with its cached result,
+// or old when it executed too long ago to have a result kept, or belongs to
+// a session the client has left.
+func (s *Sessions) Lookup(r RequestID) (result []byte, done, old bool) {
+	x := s.m[r.Client]
 	switch {
-	case x == nil:
+	case x == nil || r.Session > x.id:
 		return nil, false, false
-	case seq == x.low && seq != 0:
+	case r.Session < x.id:
+		return nil, false, true
+	case r.Seq == x.low && r.Seq != 0:
 		return x.lowResult, true, false
-	case seq < x.low:
+	case r.Seq < x.low:
 		return nil, false, true
 	}
-	r, ok := x.above[seq]
-	return r, ok, false
+	res, ok := x.above[r.Seq]
+	return res, ok, false
 }
 
-// Low is the client's request number up to which all executed.
-func (s *Sessions) Low(client uint32) uint64 {
-	if x := s.m[client]; x != nil {
+// Low is the request number up to which all of r's session executed: 0 for
+// a session that has executed nothing yet.
+func (s *Sessions) Low(r RequestID) uint64 {
+	if x := s.m[r.Client]; x != nil && x.id == r.Session {
 		return x.low
 	}
 	return 0
 }
 
-// Record notes that (client, seq) executed with result.
-func (s *Sessions) Record(client uint32, seq uint64, result []byte) {
-	x := s.m[client]
-	if x == nil {
-		x = &session{}
-		s.m[client] = x
+// Record notes that request r executed with result.
+func (s *Sessions) Record(r RequestID, result []byte) {
+	x := s.m[r.Client]
+	switch {
+	case x == nil || r.Session > x.id:
+		x = &session{id: r.Session}
+		s.m[r.Client] = x
+	case r.Session < x.id:
+		return // a left session: Execute never gets here
 	}
-	if seq != x.low+1 {
+	if r.Seq != x.low+1 {
 		if x.above == nil {
 			x.above = make(map[uint64][]byte)
 		}
-		x.above[seq] = result
+		x.above[r.Seq] = result
 		return
 	}
-	x.low, x.lowResult = seq, result
+	x.low, x.lowResult = r.Seq, result
 	for {
-		r, ok := x.above[x.low+1]
+		res, ok := x.above[x.low+1]
 		if !ok {
 			break
 		}
 		delete(x.above, x.low+1)
-		x.low, x.lowResult = x.low+1, r
+		x.low, x.lowResult = x.low+1, res
 	}
 }
 
@@ -87,6 +109,7 @@ func (s *Sessions) AppendTo(dst []byte) []byte {
 	for _, id := range ids {
 		x := s.m[id]
 		dst = binary.BigEndian.AppendUint32(dst, id)
+		dst = binary.BigEndian.AppendUint64(dst, x.id)
 		dst = binary.BigEndian.AppendUint64(dst, x.low)
 		dst = appendBlob(dst, x.lowResult)
 		seqs := make([]uint64, 0, len(x.above))
@@ -113,7 +136,7 @@ func (s *Sessions) Decode(b []byte) ([]byte, error) {
 	m := make(map[uint32]*session)
 	for i := uint32(0); i < n && r.ok(); i++ {
 		id := r.u32()
-		x := &session{low: r.u64(), lowResult: r.blob()}
+		x := &session{id: r.u64(), low: r.u64(), lowResult: r.blob()}
 		k := r.u32()
 		for j := uint32(0); j < k && r.ok(); j++ {
 			if x.above == nil {
@@ -183,16 +206,17 @@ func (r *reader) blob() []byte {
 // of the total order, is recorded, and is reported in out with its reply.
 // It reports whether r executed now.
 func (s *Sessions) Execute(app App, r *wire.Request, view uint64, execs *uint64, out *Effects) bool {
-	if res, done, old := s.Lookup(r.Client, r.Seq); done || old {
+	id := IDOf(r)
+	if res, done, old := s.Lookup(id); done || old {
 		if done {
-			out.Replies = append(out.Replies, Reply{Client: r.Client, Seq: r.Seq, View: view, Result: res})
+			out.Replies = append(out.Replies, Reply{Request: id, View: view, Result: res})
 		}
 		return false
 	}
 	result := app.Execute(nil, r.Payload)
-	s.Record(r.Client, r.Seq, result)
+	s.Record(id, result)
 	*execs++
-	out.Executed = append(out.Executed, Execution{Seq: *execs, Client: r.Client, ReqSeq: r.Seq, Payload: r.Payload})
-	out.Replies = append(out.Replies, Reply{Client: r.Client, Seq: r.Seq, View: view, Result: result})
+	out.Executed = append(out.Executed, Execution{Seq: *execs, Request: id, Payload: r.Payload})
+	out.Replies = append(out.Replies, Reply{Request: id, View: view, Result: result})
 	return true
 }

@@ -319,9 +319,9 @@ func (r *Replica) apply() {
 	}
 	for i := range r.eff.Replies {
 		rep := &r.eff.Replies[i]
-		to := keys.Client(rep.Client)
+		to := keys.Client(rep.Request.Client)
 		r.replyBuf = wire.AppendReply(r.replyBuf[:0], &wire.Reply{
-			Replica: r.id, Client: rep.Client, Seq: rep.Seq, View: rep.View, Result: rep.Result,
+			Replica: r.id, Client: rep.Request.Client, Session: rep.Request.Session, Seq: rep.Request.Seq, View: rep.View, Result: rep.Result,
 		})
 		var err error
 		r.authBuf, err = r.clientAuth.SignFor(r.authBuf[:0], wire.SignedBytes(r.replyBuf), to)

@@ -82,8 +82,10 @@ redrawn without measuring again.`,
 			if err != nil {
 				return fmt.Errorf("--clients-scheme: %w", err)
 			}
+			asked := slices.Clone(opt.Schemes) // the replica schemes of the ceilings
 			if !slices.Contains(opt.Schemes, cs) {
 				opt.Schemes = append(opt.Schemes, cs) // the ceilings need its costs
+				fmt.Fprintf(cmd.ErrOrStderr(), "also measuring %s: the ceilings below authenticate clients with it (--clients-scheme)\n", cs)
 			}
 			pl, err := experiments.ParseSize(payload)
 			if err != nil {
@@ -137,7 +139,7 @@ redrawn without measuring again.`,
 
 			base := cryptocost.Deployment{Replicas: opt.Replicas, Payload: int(pl), Reply: int(rp),
 				CheckpointInterval: checkpoint, ClientScheme: cs, RSABits: rsaBits}
-			if report.Predictions, err = predictAll(base, costs, batches, cores); err != nil {
+			if report.Predictions, err = predictAll(base, costs, asked, batches, cores); err != nil {
 				return err
 			}
 			preds := report.Predictions
@@ -262,7 +264,9 @@ func cryptoProgress(w io.Writer) (progress func(keys.Scheme, cryptocost.Op, int)
 	}, func() {}
 }
 
-func predictAll(base cryptocost.Deployment, costs []cryptocost.Cost, batches []int, cores float64) ([]cryptocost.Prediction, error) {
+// predictAll predicts the ceilings with each of the replica schemes; costs
+// must hold theirs and the client scheme's.
+func predictAll(base cryptocost.Deployment, costs []cryptocost.Cost, replicaSchemes []keys.Scheme, batches []int, cores float64) ([]cryptocost.Prediction, error) {
 	byScheme := make(map[keys.Scheme]*cryptocost.Cost)
 	for i := range costs {
 		byScheme[costs[i].Scheme] = &costs[i]
@@ -271,6 +275,9 @@ func predictAll(base cryptocost.Deployment, costs []cryptocost.Cost, batches []i
 	for _, proto := range cryptocost.Protocols() {
 		for _, b := range batches {
 			for _, c := range costs {
+				if !slices.Contains(replicaSchemes, c.Scheme) {
+					continue
+				}
 				d := base
 				d.Protocol, d.Batch, d.ReplicaScheme = proto, b, c.Scheme
 				plan, err := cryptocost.NewPlan(d)

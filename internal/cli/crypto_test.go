@@ -178,3 +178,33 @@ func hasRow(out string, fields ...string) bool {
 	}
 	return false
 }
+
+// TestCryptoClientSchemeSaid: the clients' scheme is measured too when it
+// was not asked for, and the output says why; the ceilings are for the
+// replica schemes asked for only.
+func TestCryptoClientSchemeSaid(t *testing.T) {
+	cmd := newCryptoCmd()
+	var out, progress bytes.Buffer
+	cmd.SetArgs(append(append([]string(nil), quick...), "--schemes", "none", "--clients-scheme", "hmac", "--batch", "1", "--json"))
+	cmd.SetOut(&out)
+	cmd.SetErr(&progress)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(progress.String(), "also measuring hmac: the ceilings below authenticate clients with it") {
+		t.Errorf("no word on why hmac is measured:\n%s", progress.String())
+	}
+	var r cryptoReport
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range r.Predictions {
+		if p.Deployment.ReplicaScheme != "none" {
+			t.Errorf("a ceiling with replica scheme %s, which was not asked for", p.Deployment.ReplicaScheme)
+		}
+	}
+	if len(r.Predictions) != 2 {
+		t.Errorf("%d ceilings, want 2 (PBFT and HotStuff with none)", len(r.Predictions))
+	}
+}

@@ -30,7 +30,7 @@ func runMsgdump(stdin []byte, args ...string) (stdout, stderr string, err error)
 // signedRequest builds a request sealed by a.
 func signedRequest(t *testing.T, a keys.Authenticator, seq uint64, payload string) []byte {
 	t.Helper()
-	f := wire.AppendRequest(nil, &wire.Request{Client: a.Self().ID, Seq: seq, Payload: []byte(payload)})
+	f := wire.AppendRequest(nil, &wire.Request{Client: a.Self().ID, Session: 7, Seq: seq, Payload: []byte(payload)})
 	auth, err := a.Sign(nil, wire.SignedBytes(f))
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func TestMsgdumpVerifiesCapture(t *testing.T) {
 	}
 	w.Sent(keys.Replica(0), signedRequest(t, client, 1, "good"))
 	forged := signedRequest(t, client, 2, "good")
-	copy(forged[23:], "evil") // the payload, after signing
+	copy(forged[bytes.Index(forged, []byte("good")):], "evil") // the payload, after signing
 	w.Sent(keys.Replica(0), forged)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -71,8 +71,8 @@ func TestMsgdumpVerifiesCapture(t *testing.T) {
 	}
 	for _, want := range []string{
 		"# " + path + ": replbench capture v1 of client-1 by replbench test, started ",
-		" client-1>replica-0 request client=1 seq=1 flags=- payload=4 auth=64 ok 67 6f 6f 64 |good|\n",
-		" client-1>replica-0 request client=1 seq=2 flags=- payload=4 auth=64 BAD 65 76 69 6c |evil|\n",
+		" client-1>replica-0 request client=1 session=7 seq=1 flags=- payload=4 auth=64 ok 67 6f 6f 64 |good|\n",
+		" client-1>replica-0 request client=1 session=7 seq=2 flags=- payload=4 auth=64 BAD 65 76 69 6c |evil|\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

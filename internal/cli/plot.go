@@ -51,7 +51,9 @@ else is still drawn; the exit status is then 1.`,
 			stderr := cmd.ErrOrStderr()
 			if rep != nil {
 				for _, p := range rep.Problems {
-					fmt.Fprintf(stderr, "replbench plot: %v\n", p)
+					if err == nil || !strings.Contains(err.Error(), p.Error()) { // the error is printed once, below
+						fmt.Fprintf(stderr, "replbench plot: %v\n", p)
+					}
 				}
 			}
 			if err != nil {

@@ -96,3 +96,16 @@ func TestPlotFlags(t *testing.T) {
 		t.Error("no directory: no error")
 	}
 }
+
+// TestPlotNotResults: a directory that holds no results is refused with
+// its reasons said once, not once as problems and again as the error.
+func TestPlotNotResults(t *testing.T) {
+	dir := t.TempDir()
+	_, stderr, err := runPlot(dir)
+	if err == nil || !strings.Contains(err.Error(), "meta.json: missing") {
+		t.Fatalf("err %v, want one saying what is missing", err)
+	}
+	if strings.Contains(stderr, "meta.json: missing") {
+		t.Errorf("the reasons are printed before the error as well:\n%s", stderr)
+	}
+}

@@ -53,18 +53,18 @@ point, on failure and on Ctrl-C. See README.md, "Running across hosts".`,
 			if err != nil {
 				return err
 			}
-			keysDir, err := os.MkdirTemp("", "replbench-keys-")
+			keysDir, releaseKeys, err := orchestrate.NewKeysDir("", cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			defer os.RemoveAll(keysDir)
+			defer releaseKeys()
 			if hostsPath == "" && spec.Hosts != "" {
 				hostsPath = spec.Hosts
 				if !filepath.IsAbs(hostsPath) {
 					hostsPath = filepath.Join(filepath.Dir(args[0]), hostsPath)
 				}
 			}
-			runner, err := newRunner(cmd, binary, keysDir, hostsPath, ssh, port)
+			runner, bins, err := newRunner(cmd, binary, keysDir, hostsPath, ssh, port)
 			if err != nil {
 				return err
 			}
@@ -78,16 +78,17 @@ point, on failure and on Ctrl-C. See README.md, "Running across hosts".`,
 			flags := cmd.Flags()
 			orchestrate.Version = node.Version
 			sum, err := orchestrate.Run(cmd.Context(), orchestrate.Options{
-				SpecPath:  args[0],
-				Spec:      spec,
-				Results:   results,
-				Resume:    resume,
-				KeepGoing: keepGoing,
-				Runner:    runner,
-				Progress:  cmd.ErrOrStderr(),
-				Out:       cmd.OutOrStdout(),
-				Command:   os.Args,
-				Hosts:     where,
+				SpecPath:     args[0],
+				Spec:         spec,
+				Results:      results,
+				Resume:       resume,
+				KeepGoing:    keepGoing,
+				Runner:       runner,
+				Progress:     cmd.ErrOrStderr(),
+				Out:          cmd.OutOrStdout(),
+				Command:      os.Args,
+				Hosts:        where,
+				NodeBinaries: bins.Used,
 				Override: func(p *experiments.Spec) {
 					if flags.Changed("warmup") {
 						p.Warmup = warmup
@@ -132,24 +133,24 @@ point, on failure and on Ctrl-C. See README.md, "Running across hosts".`,
 
 // newRunner returns the runner for this machine, or for the hosts of a
 // hosts file.
-func newRunner(cmd *cobra.Command, binary, keysDir, hostsPath string, ssh remote.Options, port int) (orchestrate.Runner, error) {
+func newRunner(cmd *cobra.Command, binary, keysDir, hostsPath string, ssh remote.Options, port int) (orchestrate.Runner, *orchestrate.Binaries, error) {
 	if binary == "" {
 		binary = os.Getenv("REPLBENCH_BINARY")
 	}
 	bins, err := nodeBinaries(cmd, binary)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if hostsPath == "" {
 		b, err := bins.For(cmd.Context(), runtime.GOOS, runtime.GOARCH)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return &orchestrate.Local{Binary: b.Path, KeysDir: keysDir}, nil
+		return &orchestrate.Local{Binary: b.Path, KeysDir: keysDir}, bins, nil
 	}
 	hf, err := hosts.LoadReader(cmd.Context(), hostsPath, os.Getenv(hosts.ReaderEnv))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "hosts: %s: %d replica and %d client hosts, read by %s\n",
 		hostsPath, len(hf.ByRole(hosts.RoleReplica)), len(hf.ByRole(hosts.RoleClient)), hf.Reader)
@@ -157,12 +158,13 @@ func newRunner(cmd *cobra.Command, binary, keysDir, hostsPath string, ssh remote
 		ssh.KnownHosts = hf.KnownHosts
 	}
 	ssh.Log = cmd.ErrOrStderr()
-	return &orchestrate.Remote{Hosts: hf, SSH: ssh, Binaries: bins, KeysDir: keysDir, Port: port, Log: cmd.ErrOrStderr()}, nil
+	return &orchestrate.Remote{Hosts: hf, SSH: ssh, Binaries: bins, KeysDir: keysDir, Port: port, Log: cmd.ErrOrStderr()}, bins, nil
 }
 
 // nodeBinaries provides replbench-node binaries: built from the source tree
 // when replbench runs inside one (a replica then links no plotting code and
-// its memory is its own), else this executable for its own platform.
+// its memory is its own), else the replbench-node installed beside this
+// executable, else this executable for its own platform (with a warning).
 func nodeBinaries(cmd *cobra.Command, given string) (*orchestrate.Binaries, error) {
 	self, err := os.Executable()
 	if err != nil {

@@ -57,7 +57,7 @@ func (c *silentCore) Request(r *wire.Request, out *protocols.Effects) {
 	c.last[r.Client] = r.Seq
 	c.seqs++
 	c.app.Execute(nil, r.Payload)
-	out.Executed = append(out.Executed, protocols.Execution{Seq: c.seqs, Client: r.Client, ReqSeq: r.Seq, Payload: r.Payload})
+	out.Executed = append(out.Executed, protocols.Execution{Seq: c.seqs, Request: protocols.IDOf(r), Payload: r.Payload})
 }
 func (c *silentCore) Message(uint32, []byte, *protocols.Effects) {}
 func (c *silentCore) Tick(*protocols.Effects)                    {}

@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,10 +23,13 @@ import (
 	"github.com/replbench/replbench/keys"
 	"github.com/replbench/replbench/loadgen"
 	"github.com/replbench/replbench/msgdump"
+	"github.com/replbench/replbench/replicas/app"
 )
 
 type clientFlags struct {
 	config, out, mode, once   string
+	hexOnce                   string
+	kv                        []string
 	first, count, outstanding int
 	payload                   int
 	rate                      float64
@@ -43,11 +51,23 @@ type clientFlags struct {
 func NewClientCmd() *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{
-		Use:   "client --config CLUSTER.json [--once PAYLOAD | load flags]",
-		Short: "Apply load to a running cluster, or send one request",
+		Use:   "client --config CLUSTER.json [--once TEXT | --hex HEX | --kv OP... | load flags]",
+		Short: "Apply load to a running cluster, or send single requests",
 		Long: `Connect clients to the cluster described by a cluster file and either send
-one request (--once) and print the result, or apply closed- or open-loop load
+single requests and print their results, or apply closed- or open-loop load
 and write latency.hlog and client.json to --out (what 'run' does per point).
+
+Single requests: --once sends its text as the payload, --hex the bytes its
+hex digits spell, and --kv key-value operations of the kv app, written as
+'get KEY', 'put KEY VALUE' or 'delete KEY' (repeat --kv for several, sent in
+order): for example --kv 'put user:1042 alice' --kv 'get user:1042' prints
+"ok" and "ok alice".
+
+Every process is a new session of its client id, so its requests never
+meet the cached replies of an earlier process with the same keys. A load
+run ends with a one-line summary and fails when it completed nothing, got a
+reply that did not match its request, or (open loop) completed less than
+half of what was due.
 
 Closed loop: --clients clients each keep --outstanding requests in flight.
 Open loop: requests leave on a schedule at --rate requests/s in total, and
@@ -74,16 +94,18 @@ keys by --distribution. Each client first puts its share of the keys once.`,
 			}()
 			ctx, cancel := lifeline(cmd, f.watchStdin)
 			defer cancel()
-			if f.once != "" {
+			if f.once != "" || f.hexOnce != "" || len(f.kv) > 0 {
 				return runOnce(ctx, cmd, cfg, &f)
 			}
-			return runLoad(ctx, cfg, &f)
+			return runLoad(ctx, cmd.OutOrStdout(), cfg, &f)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.config, "config", "", "cluster file (JSON) written by 'replbench run'")
 	fl.StringVar(&f.out, "out", ".", "directory for latency.hlog and client.json")
-	fl.StringVar(&f.once, "once", "", "send this payload once, print the result and exit")
+	fl.StringVar(&f.once, "once", "", "send this text as one request's payload, print the result and exit")
+	fl.StringVar(&f.hexOnce, "hex", "", "send the bytes these hex digits spell as one request's payload, print the result and exit")
+	fl.StringArrayVar(&f.kv, "kv", nil, "kv app: send this operation ('get KEY', 'put KEY VALUE', 'delete KEY'), print its result; repeat for several")
 	fl.StringVar(&f.capture, "capture", "", "write every frame the client sends and receives to this capture file (a directory of one file per client when --clients > 1); read it with 'replbench msgdump'")
 	fl.StringVar(&f.mode, "mode", "closed", "load mode: closed or open")
 	fl.IntVar(&f.first, "first", 0, "id of the first client (clients are first..first+clients-1)")
@@ -92,7 +114,7 @@ keys by --distribution. Each client first puts its share of the keys once.`,
 	fl.IntVar(&f.payload, "payload", 100, "request payload size in bytes")
 	fl.Float64Var(&f.rate, "rate", 0, "open loop: total requests per second")
 	fl.DurationVar(&f.timeout, "timeout", time.Second, "time before a request is retransmitted to all replicas")
-	fl.DurationVar(&f.connect, "connect-timeout", 10*time.Second, "how long to wait for connections to all replicas")
+	fl.DurationVar(&f.connect, "connect-timeout", 10*time.Second, "how long to wait for connections to all replicas, and then for each client's first reply (sent before the load starts)")
 	fl.DurationVar(&f.warmup, "warmup", 2*time.Second, "load before measuring (excluded from results)")
 	fl.DurationVar(&f.duration, "duration", 10*time.Second, "measured time")
 	fl.DurationVar(&f.cool, "cooldown", time.Second, "load after measuring (excluded from results)")
@@ -133,20 +155,77 @@ func dialClient(ctx context.Context, cfg *cluster.Config, id int, f *clientFlags
 	return clients.New(ctx, ccfg)
 }
 
+// runOnce sends the single requests --once, --hex or --kv ask for, one
+// after the other, and prints each result.
 func runOnce(ctx context.Context, cmd *cobra.Command, cfg *cluster.Config, f *clientFlags) error {
+	type request struct {
+		payload []byte
+		show    func(res []byte) string
+	}
+	quoted := func(res []byte) string { return strconv.Quote(string(res)) }
+	var reqs []request
+	switch {
+	case (f.once != "") && (f.hexOnce != "" || len(f.kv) > 0), f.hexOnce != "" && len(f.kv) > 0:
+		return fmt.Errorf("--once, --hex and --kv are alternatives: give one of them")
+	case f.once != "":
+		reqs = append(reqs, request{[]byte(f.once), quoted})
+	case f.hexOnce != "":
+		b, err := hex.DecodeString(strings.Join(strings.Fields(f.hexOnce), ""))
+		if err != nil {
+			return fmt.Errorf("--hex %q: %w", f.hexOnce, err)
+		}
+		reqs = append(reqs, request{b, quoted})
+	default:
+		if cfg.App != "kv" {
+			return fmt.Errorf("--kv sends key-value operations, but the cluster runs app %q, not kv", cfg.App)
+		}
+		for _, text := range f.kv {
+			op, err := app.ParseKVText(text)
+			if err != nil {
+				return fmt.Errorf("--kv: %w", err)
+			}
+			reqs = append(reqs, request{op, func(res []byte) string { return app.DescribeKVResult(op, res) }})
+		}
+	}
 	c, err := dialClient(ctx, cfg, f.first, f)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	res, err := c.Invoke(ctx, []byte(f.once))
-	if err != nil {
-		return err
+	for _, r := range reqs {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		res, err := c.Invoke(ctx, r.payload)
+		cancel()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), r.show(res))
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%q\n", res)
 	return nil
+}
+
+// firstRequests has every client complete one request (an empty payload,
+// which every app answers and none takes for a change of state) before the
+// load starts. The warm-up then starts with a cluster that is serving:
+// replicas connected to each other and to every client, past whatever
+// their start-up costs on a busy machine, so that a short point measures
+// the protocol rather than the start.
+func firstRequests(ctx context.Context, cs []*clients.Client, first int, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	errs := make([]error, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.Invoke(ctx, nil); err != nil {
+				errs[i] = fmt.Errorf("client %d: the cluster did not answer its first request within %v (--connect-timeout): %w", first+i, timeout, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // caller adapts a client to the load generator. With the echo app it also
@@ -176,7 +255,7 @@ func (c caller) Call(payload []byte, done func(error)) {
 	})
 }
 
-func runLoad(ctx context.Context, cfg *cluster.Config, f *clientFlags) error {
+func runLoad(ctx context.Context, stdout io.Writer, cfg *cluster.Config, f *clientFlags) error {
 	if f.count < 1 || f.first < 0 || f.first+f.count > cfg.Clients {
 		return fmt.Errorf("clients %d..%d out of range: the cluster has %d client ids", f.first, f.first+f.count-1, cfg.Clients)
 	}
@@ -232,6 +311,9 @@ func runLoad(ctx context.Context, cfg *cluster.Config, f *clientFlags) error {
 			}
 		}
 	}
+	if err := firstRequests(ctx, cs, f.first, f.connect); err != nil {
+		return err
+	}
 	var calls, mismatches atomic.Uint64
 	check := cfg.App == "echo" && cfg.AppReply == 0
 	callers := make([]loadgen.Caller, len(cs))
@@ -242,16 +324,17 @@ func runLoad(ctx context.Context, cfg *cluster.Config, f *clientFlags) error {
 	if err != nil {
 		return err
 	}
-	hlog, err := os.Create(filepath.Join(f.out, "latency.hlog"))
+	hlogPath := filepath.Join(f.out, "latency.hlog")
+	hlog, err := os.Create(hlogPath)
 	if err != nil {
-		return err
+		return writeError(hlogPath, err)
 	}
 	if err := res.WriteHlog(hlog); err != nil {
 		hlog.Close()
-		return fmt.Errorf("write latency.hlog: %w", err)
+		return writeError(hlogPath, err)
 	}
 	if err := hlog.Close(); err != nil {
-		return err
+		return writeError(hlogPath, err)
 	}
 	rep := ClientReport{
 		Start: res.Start, End: res.End,
@@ -263,5 +346,9 @@ func runLoad(ctx context.Context, cfg *cluster.Config, f *clientFlags) error {
 	for _, c := range cs {
 		rep.Clients = append(rep.Clients, c.Stats())
 	}
-	return WriteJSON(filepath.Join(f.out, "client.json"), rep)
+	if err := WriteJSON(filepath.Join(f.out, "client.json"), rep); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, rep.Line(res.Measured))
+	return rep.Check(res, lc)
 }

@@ -99,7 +99,7 @@ listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
 					"sys": ms.Sys, "num_gc": uint64(ms.NumGC), "total_alloc": ms.TotalAlloc,
 				}}, "", "  ")
 				if err := os.WriteFile(statsPath, append(data, '\n'), 0o644); err != nil {
-					return fmt.Errorf("write stats: %w", err)
+					return writeError(statsPath, err)
 				}
 			}
 			if runErr != nil {

@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"debug/buildinfo"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -25,6 +30,81 @@ type Binary struct {
 	Hash string // hex SHA-256 of the file: remote copies are named by it, so unchanged ones are not sent again
 	OS   string // GOOS
 	Arch string // GOARCH
+	// Origin says how it was chosen: "--binary", "built from DIR",
+	// "installed beside replbench" or "this replbench".
+	Origin string
+	// treeCommit is the source tree's commit when it was built from one,
+	// for when the go tool did not stamp it (-buildvcs=false).
+	treeCommit string
+}
+
+// NodeMain is the main package of the lean node binary.
+const NodeMain = modulePath + "/cmd/replbench-node"
+
+// BinaryInfo describes a binary replicas and clients ran, for meta.json:
+// which file, and what its build information says it is.
+type BinaryInfo struct {
+	Path      string `json:"path"`
+	SHA256    string `json:"sha256"`
+	Platform  string `json:"platform"` // GOOS/GOARCH
+	Origin    string `json:"origin"`
+	Main      string `json:"main"`    // its main package, from the build information
+	Version   string `json:"version"` // the module version it was built as ("(devel)" from a source tree)
+	Commit    string `json:"commit"`  // the revision it was built from; "" when unknown
+	Dirty     bool   `json:"dirty"`   // built from a tree with uncommitted changes
+	GoVersion string `json:"go_version"`
+	// Lean is true for replbench-node, which links no plotting or analysis
+	// code. Replicas run as the whole replbench binary use several MiB more
+	// memory, so their RSS figures are not comparable.
+	Lean bool `json:"lean"`
+}
+
+// Info reads b's build information.
+func (b *Binary) Info() BinaryInfo {
+	info := BinaryInfo{Path: b.Path, SHA256: b.Hash, Platform: b.OS + "/" + b.Arch, Origin: b.Origin}
+	if bi, err := buildinfo.ReadFile(b.Path); err == nil {
+		info.Main, info.Version, info.GoVersion = bi.Path, bi.Main.Version, bi.GoVersion
+		info.Commit, info.Dirty = revision(bi)
+		info.Lean = bi.Path == NodeMain
+	}
+	if info.Commit == "" {
+		info.Commit = b.treeCommit
+	}
+	return info
+}
+
+// revision is the commit a binary was built from: the go tool's VCS stamp,
+// else the one a pseudo-version names (go install module@commit).
+func revision(bi *debug.BuildInfo) (rev string, dirty bool) {
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		if m := pseudoVersion.FindStringSubmatch(bi.Main.Version); m != nil {
+			rev = m[1]
+		}
+	}
+	return rev, dirty
+}
+
+// pseudoVersion matches the commit prefix at the end of a Go pseudo-version
+// (v0.0.0-20261204180000-0123456789ab).
+var pseudoVersion = regexp.MustCompile(`\d{14}-([0-9a-f]{12})(?:\+incompatible)?$`)
+
+// Used describes every binary handed out so far, by platform.
+func (b *Binaries) Used() []BinaryInfo {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []BinaryInfo
+	for _, key := range slices.Sorted(maps.Keys(b.built)) {
+		out = append(out, b.built[key].Info())
+	}
+	return out
 }
 
 // Binaries provides node binaries per platform: built from the module's
@@ -71,7 +151,7 @@ func (b *Binaries) For(ctx context.Context, goos, goarch string) (*Binary, error
 func (b *Binaries) make(ctx context.Context, goos, goarch string) (*Binary, error) {
 	local := goos == runtime.GOOS && goarch == runtime.GOARCH
 	if local && b.Given != "" {
-		return hashed(b.Given, goos, goarch)
+		return hashed(b.Given, goos, goarch, "--binary")
 	}
 	src := b.Source
 	if src == "" {
@@ -80,7 +160,7 @@ func (b *Binaries) make(ctx context.Context, goos, goarch string) (*Binary, erro
 	goTool, lookErr := exec.LookPath("go")
 	if src == "" || lookErr != nil {
 		if local && b.Fallback != "" {
-			return hashed(b.Fallback, goos, goarch)
+			return b.installed(goos, goarch)
 		}
 		why := "no replbench source tree above the working directory"
 		if src != "" {
@@ -121,10 +201,43 @@ func (b *Binaries) make(ctx context.Context, goos, goarch string) (*Binary, erro
 	if err := os.Rename(tmp.Name(), out); err != nil {
 		return nil, err
 	}
-	return hashed(out, goos, goarch)
+	bin, err := hashed(out, goos, goarch, "built from "+src)
+	if err == nil {
+		if head, gerr := exec.Command("git", "-C", src, "rev-parse", "HEAD").Output(); gerr == nil {
+			bin.treeCommit = strings.TrimSpace(string(head))
+		}
+	}
+	return bin, err
 }
 
-func hashed(path, goos, goarch string) (*Binary, error) {
+// installed is the binary for this machine without a source tree: the
+// replbench-node installed beside this replbench (go install .../cmd/...
+// puts both in one directory), else this replbench itself, with a warning
+// that its replicas' memory figures are not the lean binary's.
+func (b *Binaries) installed(goos, goarch string) (*Binary, error) {
+	sibling := filepath.Join(filepath.Dir(b.Fallback), "replbench-node")
+	if runtime.GOOS == "windows" {
+		sibling += ".exe"
+	}
+	if bi, err := buildinfo.ReadFile(sibling); err == nil && bi.Path == NodeMain {
+		bin, err := hashed(sibling, goos, goarch, "installed beside replbench")
+		if err == nil && b.Log != nil {
+			if self, err := buildinfo.ReadFile(b.Fallback); err == nil && self.Main.Version != bi.Main.Version {
+				fmt.Fprintf(b.Log, "warning: %s is version %s but this replbench is %s; replicas and clients run %s\n",
+					sibling, bi.Main.Version, self.Main.Version, sibling)
+			}
+		}
+		return bin, err
+	}
+	if b.Log != nil {
+		fmt.Fprintf(b.Log, "warning: replicas and clients run as this replbench binary (%s): no source tree here and no replbench-node beside it, "+
+			"so each replica also holds the plotting code and its RSS is several MiB higher than with replbench-node; "+
+			"install it with 'go install %s@VERSION' or run from the source tree\n", b.Fallback, NodeMain)
+	}
+	return hashed(b.Fallback, goos, goarch, "this replbench")
+}
+
+func hashed(path, goos, goarch, origin string) (*Binary, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -134,7 +247,7 @@ func hashed(path, goos, goarch string) (*Binary, error) {
 	if _, err := io.Copy(h, f); err != nil {
 		return nil, fmt.Errorf("hash %s: %w", path, err)
 	}
-	return &Binary{Path: path, Hash: hex.EncodeToString(h.Sum(nil)), OS: goos, Arch: goarch}, nil
+	return &Binary{Path: path, Hash: hex.EncodeToString(h.Sum(nil)), OS: goos, Arch: goarch, Origin: origin}, nil
 }
 
 // FindSource returns the root of the replbench module containing the

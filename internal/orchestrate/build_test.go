@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"testing"
 )
 
@@ -59,5 +60,27 @@ func TestBinariesGiven(t *testing.T) {
 	sum := sha256.Sum256([]byte("#!/bin/sh\n"))
 	if bin.Path != given || bin.Hash != hex.EncodeToString(sum[:]) {
 		t.Errorf("got %+v, want %s with hash %x", bin, given, sum)
+	}
+}
+
+// TestRevision: a binary's commit comes from the go tool's VCS stamp, else
+// from the pseudo-version go install module@commit gives it.
+func TestRevision(t *testing.T) {
+	for _, tc := range []struct {
+		version  string
+		settings []debug.BuildSetting
+		rev      string
+		dirty    bool
+	}{
+		{"(devel)", []debug.BuildSetting{{Key: "vcs.revision", Value: "e66f002087b1"}, {Key: "vcs.modified", Value: "true"}}, "e66f002087b1", true},
+		{"v0.0.0-20261204180712-e66f002087b1", nil, "e66f002087b1", false},
+		{"v1.2.4-0.20261204180712-e66f002087b1", nil, "e66f002087b1", false},
+		{"v1.2.3", nil, "", false},
+		{"(devel)", nil, "", false},
+	} {
+		bi := &debug.BuildInfo{Main: debug.Module{Version: tc.version}, Settings: tc.settings}
+		if rev, dirty := revision(bi); rev != tc.rev || dirty != tc.dirty {
+			t.Errorf("%s %v: revision %q dirty %v, want %q %v", tc.version, tc.settings, rev, dirty, tc.rev, tc.dirty)
+		}
 	}
 }

@@ -147,7 +147,7 @@ func (l *Local) Run(ctx context.Context, job *Job) (*PointResult, error) {
 	}
 	series := sampler.Stop()
 	if client.err != nil {
-		return nil, fmt.Errorf("load generator failed: %v; last lines of %s:\n%s", client.err, client.logPath, lastLines(client.logPath, 10))
+		return nil, fmt.Errorf("load generator failed: %v; %s", client.err, client.log.lastLines(10))
 	}
 	var stopErrs []error
 	for _, p := range reps {

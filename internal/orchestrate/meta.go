@@ -30,6 +30,8 @@ type Meta struct {
 	Start     time.Time `json:"start"`
 	End       time.Time `json:"end,omitzero"`
 	Finished  bool      `json:"finished"`
+	// Binaries are what replicas and clients ran as, per platform.
+	Binaries []BinaryInfo `json:"binaries"`
 }
 
 // Version is replbench's version, recorded in meta.json (set by the CLI).
@@ -70,13 +72,5 @@ func builtFrom() (rev string, dirty bool) {
 	if !ok {
 		return "", false
 	}
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	return rev, dirty
+	return revision(bi)
 }

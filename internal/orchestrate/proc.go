@@ -20,7 +20,7 @@ type proc struct {
 	name    string
 	cmd     *exec.Cmd
 	logPath string
-	log     *os.File
+	log     *logFile
 	ready   chan string   // receives the text after "ready " once
 	exited  chan struct{} // closed when the process has exited
 	err     error         // Wait's result; read after exited is closed
@@ -31,9 +31,11 @@ type proc struct {
 // startProc starts bin with args, logging to logPath, with env added to
 // this process's environment. The child gets
 // SIGKILL if this process dies first (Pdeathsig), so a crashed or killed
-// orchestrator leaves nothing behind.
+// orchestrator leaves nothing behind. Its stderr passes through a pipe
+// rather than straight into the file, so that what it says is kept in
+// memory too when the file cannot take it (see logFile).
 func startProc(name, bin string, args, env []string, logPath string) (*proc, error) {
-	logf, err := os.Create(logPath)
+	logf, err := createLog(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -69,7 +71,7 @@ func startProc(name, bin string, args, env []string, logPath string) (*proc, err
 	go func() {
 		<-scanned // Wait closes the pipe: read it to the end first
 		p.err = cmd.Wait()
-		logf.Close()
+		logf.Close() // a refused write is in lastLines' heading
 		close(p.exited)
 	}()
 	return p, nil
@@ -85,7 +87,7 @@ func (p *proc) waitReady(ctx context.Context, timeout time.Duration) error {
 	case <-p.exited:
 		return p.deathError()
 	case <-t.C:
-		return fmt.Errorf("%s not ready after %v; last log lines:\n%s", p.name, timeout, lastLines(p.logPath, 10))
+		return fmt.Errorf("%s not ready after %v; %s", p.name, timeout, p.log.lastLines(10))
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -133,7 +135,7 @@ func (p *proc) exitError() error {
 	if p.err == nil {
 		return nil
 	}
-	return fmt.Errorf("%s: %w", p.name, p.err)
+	return fmt.Errorf("%s: %w; %s", p.name, p.err, p.log.lastLines(10))
 }
 
 // deathError describes an exit nobody asked for, with the log's tail.
@@ -142,30 +144,18 @@ func (p *proc) deathError() error {
 	if p.err != nil {
 		why = p.err.Error()
 	}
-	return &DiedError{Name: p.name, Pid: p.cmd.Process.Pid, Why: why, Log: p.logPath, Tail: lastLines(p.logPath, 10)}
+	return &DiedError{Name: p.name, Pid: p.cmd.Process.Pid, Why: why, Log: p.logPath, Tail: p.log.lastLines(10)}
 }
 
 // DiedError reports a child process that died while it was still needed.
 type DiedError struct {
-	Name, Why, Log, Tail string
-	Pid                  int
+	Name, Why, Log string
+	Tail           string // the log's last lines, headed by its path
+	Pid            int
 }
 
 func (e *DiedError) Error() string {
-	return fmt.Sprintf("%s (pid %d) died: %s; last lines of %s:\n%s", e.Name, e.Pid, e.Why, e.Log, e.Tail)
-}
-
-// lastLines returns the last n lines of a file, indented, for error messages.
-func lastLines(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "  (no log: " + err.Error() + ")"
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return "  " + strings.Join(lines, "\n  ")
+	return fmt.Sprintf("%s (pid %d) died: %s; %s", e.Name, e.Pid, e.Why, e.Tail)
 }
 
 // firstExit returns a channel that yields the first of procs to exit.

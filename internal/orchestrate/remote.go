@@ -488,8 +488,8 @@ func (rp *remoteProc) died() error {
 	if err := rp.p.Err(); err != nil {
 		why = err.Error()
 	}
-	return fmt.Errorf("%s on host %s (pid %d) died: %s; last lines of %s:\n%s",
-		rp.name, rp.hc.host.Name, rp.p.Pid(), why, rp.log.path, lastLines(rp.log.path, 10))
+	return fmt.Errorf("%s on host %s (pid %d) died: %s; %s",
+		rp.name, rp.hc.host.Name, rp.p.Pid(), why, rp.log.lf.lastLines(10))
 }
 
 func (w *remoteJob) run(ctx context.Context) (*PointResult, error) {
@@ -516,7 +516,7 @@ func (w *remoteJob) run(ctx context.Context) (*PointResult, error) {
 		case <-rp.p.Done():
 			return nil, rp.died()
 		case <-deadline.C:
-			return nil, fmt.Errorf("%s on host %s not ready after %v; last lines of %s:\n%s", rp.name, rp.hc.host.Name, timeout, rp.log.path, lastLines(rp.log.path, 10))
+			return nil, fmt.Errorf("%s on host %s not ready after %v; %s", rp.name, rp.hc.host.Name, timeout, rp.log.lf.lastLines(10))
 		case <-ctx.Done():
 			return nil, errInterrupted
 		}
@@ -571,7 +571,7 @@ func (w *remoteJob) run(ctx context.Context) (*PointResult, error) {
 		case <-lp.p.Done():
 			if lp.p.Err() != nil {
 				stopSampling()
-				return nil, fmt.Errorf("load generator on host %s failed: %v; last lines of %s:\n%s", lp.hc.host.Name, lp.p.Err(), lp.log.path, lastLines(lp.log.path, 10))
+				return nil, fmt.Errorf("load generator on host %s failed: %v; %s", lp.hc.host.Name, lp.p.Err(), lp.log.lf.lastLines(10))
 			}
 		case rp := <-died:
 			stopSampling()
@@ -625,7 +625,7 @@ func (w *remoteJob) stop(ctx context.Context, rp *remoteProc, grace time.Duratio
 
 func (rp *remoteProc) exitError() error {
 	if err := rp.p.Err(); err != nil {
-		return fmt.Errorf("%s on host %s: %w", rp.name, rp.hc.host.Name, err)
+		return fmt.Errorf("%s on host %s: %w; %s", rp.name, rp.hc.host.Name, err, rp.log.lf.lastLines(10))
 	}
 	return nil
 }
@@ -777,30 +777,27 @@ func readRemote(ctx context.Context, hc *hostConn, pid int) (procstat.Sample, er
 	return s, nil
 }
 
-// readyLog is a process's local log file; what comes through stdout() is
-// also watched for the "ready" line a replica prints once it listens.
+// readyLog is a process's local log file (a logFile: what it could not
+// take is kept in memory); what comes through stdout() is also watched
+// for the "ready" line a replica prints once it listens.
 type readyLog struct {
 	path  string
+	lf    *logFile
 	mu    sync.Mutex
-	f     *os.File
 	line  []byte
 	seen  bool
 	ready chan struct{}
 }
 
 func newReadyLog(path string) (*readyLog, error) {
-	f, err := os.Create(path)
+	lf, err := createLog(path)
 	if err != nil {
 		return nil, err
 	}
-	return &readyLog{path: path, f: f, ready: make(chan struct{})}, nil
+	return &readyLog{path: path, lf: lf, ready: make(chan struct{})}, nil
 }
 
-func (l *readyLog) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.f.Write(b)
-}
+func (l *readyLog) Write(b []byte) (int, error) { return l.lf.Write(b) }
 
 // stdout returns the writer for the process's stdout.
 func (l *readyLog) stdout() io.Writer { return readyScanner{l} }
@@ -810,7 +807,6 @@ type readyScanner struct{ l *readyLog }
 func (s readyScanner) Write(b []byte) (int, error) {
 	l := s.l
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if !l.seen {
 		l.line = append(l.line, b...)
 		for {
@@ -829,11 +825,8 @@ func (s readyScanner) Write(b []byte) (int, error) {
 			l.line = nil
 		}
 	}
-	return l.f.Write(b)
+	l.mu.Unlock()
+	return l.lf.Write(b)
 }
 
-func (l *readyLog) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.f.Close()
-}
+func (l *readyLog) Close() error { return l.lf.Close() }

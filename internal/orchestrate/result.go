@@ -165,7 +165,7 @@ func nanSlice(n int) []float64 {
 func writeTimeline(path string, res *PointResult) error {
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		return writeError(path, err)
 	}
 	w := csv.NewWriter(f)
 	n := len(res.Replicas)
@@ -185,9 +185,12 @@ func writeTimeline(path string, res *PointResult) error {
 	w.Flush()
 	if err := w.Error(); err != nil {
 		f.Close()
-		return err
+		return writeError(path, err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return writeError(path, err)
+	}
+	return nil
 }
 
 // ftoa formats v with digits decimals; NaN (not sampled) becomes an empty cell.
@@ -241,13 +244,16 @@ func round(v float64, digits int) string { return strconv.FormatFloat(v, 'f', di
 func writeCSV(path string, header []string, rows [][]string) error {
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		return writeError(path, err)
 	}
 	if err := writeCSVTo(f, header, rows); err != nil {
 		f.Close()
-		return err
+		return writeError(path, err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return writeError(path, err)
+	}
+	return nil
 }
 
 func writeCSVTo(out io.Writer, header []string, rows [][]string) error {

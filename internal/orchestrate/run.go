@@ -42,6 +42,9 @@ type Options struct {
 	Out       io.Writer // the summary table (stdout)
 	Command   []string  // the command line, recorded in meta.json
 	Hosts     []string  // where processes run, recorded in meta.json; nil means this machine
+	// NodeBinaries, if set, describes the binaries replicas and clients
+	// run as, for meta.json (Binaries.Used).
+	NodeBinaries func() []BinaryInfo
 	// Override, when set, adjusts every expanded point before it runs (the
 	// CLI's --duration and similar flags); it is recorded in meta.json's command.
 	Override func(*experiments.Spec)
@@ -55,6 +58,9 @@ type Summary struct {
 	Failed   []error
 	Total    int
 	Finished bool
+	// Figures is why figures or tables could not be written (a full
+	// disk), naming the files; the run is then incomplete.
+	Figures error
 }
 
 // Run runs every job of the spec that is not finished yet. It stops at the
@@ -92,6 +98,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return nil, err
 	}
 	meta := newMeta(opt.Spec, opt.Command, opt.Hosts)
+	if opt.NodeBinaries != nil {
+		meta.Binaries = opt.NodeBinaries()
+	}
 	if err := node.WriteJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
 		return nil, err
 	}
@@ -129,9 +138,11 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 				err = errInterrupted
 			}
 			err = fmt.Errorf("point %d/%d (%s, repeat %d): %w", i+1, len(jobs), job.Label, job.Repeat+1, err)
+			if werr := os.WriteFile(filepath.Join(job.Dir, "error.txt"), []byte(err.Error()+"\n"), 0o644); werr != nil {
+				err = fmt.Errorf("%w\n(this error is not in error.txt either: %v)", err, writeError(filepath.Join(job.Dir, "error.txt"), werr))
+			}
 			prog.fail(i)
 			sum.Failed = append(sum.Failed, err)
-			_ = os.WriteFile(filepath.Join(job.Dir, "error.txt"), []byte(err.Error()+"\n"), 0o644)
 			if interrupted || !opt.KeepGoing {
 				break
 			}
@@ -159,15 +170,21 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	meta.End = time.Now().UTC()
 	meta.Finished = sum.Finished
+	if opt.NodeBinaries != nil { // remote platforms' binaries are built as their hosts are first used
+		meta.Binaries = opt.NodeBinaries()
+	}
 	if err := node.WriteJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
 		return sum, errors.Join(runErr, err)
 	}
+	sum.Figures = drawFigures(opt.Progress, dir, len(sum.Results) > 0)
 	if opt.Out != nil {
 		printTable(opt.Out, sum)
 	}
-	drawFigures(opt.Progress, dir)
 	if runErr != nil {
 		return sum, fmt.Errorf("%w\n%d of %d jobs finished and kept in %s; continue with --resume", runErr, len(sum.Results), len(jobs), dir)
+	}
+	if sum.Figures != nil {
+		return sum, fmt.Errorf("%w\nthe measurements are complete in %s; draw the figures again with 'replbench plot %s'", sum.Figures, dir, dir)
 	}
 	return sum, nil
 }
@@ -238,26 +255,43 @@ func printTable(out io.Writer, s *Summary) {
 	}
 	tw.Flush()
 	state := "finished"
-	if !s.Finished {
+	switch {
+	case !s.Finished:
 		state = "stopped"
+	case s.Figures != nil:
+		state = "incomplete (figures not written)"
 	}
 	fmt.Fprintf(out, "\n%s: %d of %d jobs (%d from an earlier run); results in %s\n", state, len(s.Results), s.Total, s.Skipped, s.Dir)
 }
 
 // drawFigures draws the run's figures and summary.md into <dir>/figures,
 // also after a stopped run (summary.csv holds the finished jobs). Problems
-// with single files are reported and do not fail the run.
-func drawFigures(progress io.Writer, dir string) {
+// with the results it reads are reported and do not fail the run; files it
+// cannot write do, and so does drawing nothing when jobs had finished
+// (measured): the error names the files.
+func drawFigures(progress io.Writer, dir string, measured bool) error {
 	if progress == nil {
 		progress = io.Discard
 	}
 	rep, err := analysis.Draw([]string{dir}, analysis.Options{})
 	if err != nil {
 		fmt.Fprintf(progress, "figures: %v\n", err)
-		return
+		if measured || (rep != nil && len(rep.Unwritten) > 0) {
+			return fmt.Errorf("figures: %w", err)
+		}
+		return nil
 	}
 	for _, p := range rep.Problems {
 		fmt.Fprintf(progress, "figures: %v\n", p)
 	}
-	fmt.Fprintf(progress, "figures and summary.md: %s\n", rep.Out)
+	if len(rep.Unwritten) == 0 {
+		fmt.Fprintf(progress, "figures and summary.md: %s\n", rep.Out)
+	}
+	switch n := len(rep.Unwritten); {
+	case n == 1:
+		return fmt.Errorf("figures: %w", rep.Unwritten[0])
+	case n > 1:
+		return fmt.Errorf("figures: %d files could not be written, the first: %w", n, rep.Unwritten[0])
+	}
+	return nil
 }

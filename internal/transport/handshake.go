@@ -1,10 +1,13 @@
 package transport
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/replbench/replbench/internal/wire"
@@ -33,7 +36,7 @@ func (t *TCP) dial(c *conn, want keys.Principal) error {
 	if auth == nil {
 		return fmt.Errorf("handshake with %v: no authenticator for its role", want)
 	}
-	if err := c.nc.SetDeadline(time.Now().Add(HandshakeTimeout)); err != nil {
+	if err := c.nc.SetDeadline(time.Now().Add(t.cfg.HandshakeTimeout)); err != nil {
 		return err
 	}
 	hello := wire.Hello{From: t.cfg.Self, To: want}
@@ -74,7 +77,7 @@ func (t *TCP) dial(c *conn, want keys.Principal) error {
 // principal the dialer proved to be.
 func (t *TCP) accept(c *conn) (keys.Principal, error) {
 	var nobody keys.Principal
-	if err := c.nc.SetDeadline(time.Now().Add(HandshakeTimeout)); err != nil {
+	if err := c.nc.SetDeadline(time.Now().Add(t.cfg.HandshakeTimeout)); err != nil {
 		return nobody, err
 	}
 	frame, err := wire.ReadFrame(c.br, make([]byte, 0, 512), wire.MaxHandshakeFrame)
@@ -137,8 +140,10 @@ func handshakeReadErr(peer keys.Principal, known bool, what string, err error) e
 	return fmt.Errorf("handshake: read %s: %w", what, err)
 }
 
-// handshakeFailed counts and logs a rejected handshake; other failures are
-// the network's doing and only logged at debug level.
+// handshakeFailed counts and logs a rejected handshake and an inbound one
+// cut at the deadline (a silent or slow-loris dialer; the first is a
+// warning, later ones are counted and logged at debug level); other
+// failures are the network's doing and only logged at debug level.
 func (t *TCP) handshakeFailed(c *conn, dir string, err error) {
 	if t.ctx.Err() != nil {
 		return
@@ -146,6 +151,15 @@ func (t *TCP) handshakeFailed(c *conn, dir string, err error) {
 	remote := c.nc.RemoteAddr().String()
 	var r *rejection
 	if !errors.As(err, &r) {
+		if dir == "inbound" && errors.Is(err, os.ErrDeadlineExceeded) {
+			level := slog.LevelDebug
+			if t.c.handshakeTimeouts.Add(1) == 1 {
+				level = slog.LevelWarn
+			}
+			t.log.Log(context.Background(), level, "handshake timed out; later ones are logged at debug level and counted as HandshakeTimeouts in the stats",
+				"remote", remote, "timeout", t.cfg.HandshakeTimeout, "err", err)
+			return
+		}
 		t.log.Debug("handshake failed", "dir", dir, "remote", remote, "err", err)
 		return
 	}

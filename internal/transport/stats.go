@@ -9,6 +9,8 @@ type counters struct {
 	bytesIn, bytesOut   atomic.Uint64
 	flushes             atomic.Uint64
 	handshakesRejected  atomic.Uint64
+	handshakeTimeouts   atomic.Uint64
+	preAuthRefused      atomic.Uint64
 	badFrames           atomic.Uint64
 	queueFull           atomic.Uint64
 	dropped             atomic.Uint64
@@ -23,6 +25,8 @@ func (c *counters) snapshot() Stats {
 		BytesOut:           c.bytesOut.Load(),
 		Flushes:            c.flushes.Load(),
 		HandshakesRejected: c.handshakesRejected.Load(),
+		HandshakeTimeouts:  c.handshakeTimeouts.Load(),
+		PreAuthRefused:     c.preAuthRefused.Load(),
 		BadFrames:          c.badFrames.Load(),
 		QueueFull:          c.queueFull.Load(),
 		Dropped:            c.dropped.Load(),

@@ -17,9 +17,21 @@ import (
 // DefaultQueueBytes bounds the bytes queued for one peer unless Config says otherwise.
 const DefaultQueueBytes = 4 << 20
 
-// HandshakeTimeout bounds a whole handshake, so a silent or slow peer cannot
-// hold a connection slot.
-const HandshakeTimeout = 5 * time.Second
+// DefaultHandshakeTimeout bounds a whole handshake unless Config says
+// otherwise, so that a silent or slow peer cannot hold a connection slot.
+const DefaultHandshakeTimeout = 5 * time.Second
+
+// Inbound connections that have not completed the handshake cost a
+// goroutine and a read buffer each (about 40 KiB) and anyone can open
+// them, so they are capped (Config.MaxPreAuth, MaxPreAuthPerSource). A
+// connection over a cap is closed at once, unread. The per-source cap is
+// above what a benchmark's clients open at once from one host (every
+// client dials every replica when it starts), so that they are not
+// refused, and below the total, so that one source cannot fill it.
+const (
+	DefaultMaxPreAuth          = 256
+	DefaultMaxPreAuthPerSource = 64
+)
 
 const (
 	defaultDialBackoff = 50 * time.Millisecond
@@ -51,6 +63,16 @@ type Config struct {
 	QueueBytes int
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
+	// HandshakeTimeout bounds a whole handshake, in either direction; a
+	// dialer that has not proved itself by then is cut off and counted
+	// (Stats.HandshakeTimeouts). 0 means DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// MaxPreAuth bounds the inbound connections that have not completed the
+	// handshake, and MaxPreAuthPerSource those from one IP address; a
+	// connection over either is closed unread and counted
+	// (Stats.PreAuthRefused). 0 means DefaultMaxPreAuth and
+	// DefaultMaxPreAuthPerSource.
+	MaxPreAuth, MaxPreAuthPerSource int
 	// DialBackoff is the first wait before redialing a peer; it doubles on
 	// every failure up to one second. 0 means 50 ms.
 	DialBackoff time.Duration
@@ -78,6 +100,7 @@ type TCP struct {
 	wg       sync.WaitGroup
 	c        counters
 	maxFrame int
+	pre      preAuth // inbound connections still in the handshake
 
 	mu      sync.RWMutex
 	closed  bool
@@ -107,6 +130,15 @@ func Listen(cfg Config) (*TCP, error) {
 	}
 	if cfg.DialBackoff <= 0 {
 		cfg.DialBackoff = defaultDialBackoff
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if cfg.MaxPreAuth <= 0 {
+		cfg.MaxPreAuth = DefaultMaxPreAuth
+	}
+	if cfg.MaxPreAuthPerSource <= 0 {
+		cfg.MaxPreAuthPerSource = DefaultMaxPreAuthPerSource
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -359,21 +391,29 @@ func (t *TCP) acceptLoop() {
 			continue
 		}
 		backoff = 5 * time.Millisecond
+		src := source(nc.RemoteAddr())
+		if err := t.pre.admit(src, t.cfg.MaxPreAuth, t.cfg.MaxPreAuthPerSource); err != nil {
+			t.refused(src, err) // counted before the dialer sees the close
+			nc.Close()
+			continue
+		}
 		c, ok := t.track(nc)
 		if !ok {
+			t.pre.release(src)
 			return
 		}
 		t.wg.Add(1)
-		go t.serveInbound(c)
+		go t.serveInbound(c, src)
 	}
 }
 
 // serveInbound authenticates a dialer and then reads its frames until the
 // connection ends.
-func (t *TCP) serveInbound(c *conn) {
+func (t *TCP) serveInbound(c *conn, src string) {
 	defer t.wg.Done()
 	defer t.untrack(c)
 	who, err := t.accept(c)
+	t.pre.release(src)
 	if err != nil {
 		t.handshakeFailed(c, "inbound", err)
 		return
@@ -434,7 +474,7 @@ func (t *TCP) dialLoop(p *peer, addr string) {
 	defer t.wg.Done()
 	backoff := t.cfg.DialBackoff
 	everUp, quiet := false, false
-	dialer := net.Dialer{Timeout: HandshakeTimeout}
+	dialer := net.Dialer{Timeout: t.cfg.HandshakeTimeout}
 	for t.ctx.Err() == nil {
 		start := time.Now()
 		up, err := t.dialOnce(&dialer, p, addr, everUp)

@@ -35,6 +35,8 @@ type Stats struct {
 	BytesIn, BytesOut   uint64
 	Flushes             uint64 // write syscalls: FramesOut/Flushes is the coalescing factor
 	HandshakesRejected  uint64 // peers that failed to prove their identity
+	HandshakeTimeouts   uint64 // inbound connections that did not complete the handshake in time (Config.HandshakeTimeout)
+	PreAuthRefused      uint64 // inbound connections closed unread: too many not yet authenticated (Config.MaxPreAuth, MaxPreAuthPerSource)
 	BadFrames           uint64 // oversized, truncated or wrong-version frames (connection closed)
 	QueueFull           uint64 // Send calls refused because the queue was full
 	Dropped             uint64 // frames the emulated link lost (Config.Link's Loss)

@@ -4,7 +4,7 @@ package wire
 // frame.go / request.go / handshake.go.
 
 // Version is the wire format version carried in every frame header.
-const Version = 1
+const Version = 2
 
 // HeaderSize is the frame header: 4-byte big-endian length (of everything
 // after the length field), 1 version byte, 1 type byte.
@@ -34,8 +34,13 @@ const (
 
 // Request is a client operation. Decoded requests alias the frame buffer.
 type Request struct {
-	Client  uint32
-	Seq     uint64 // request number, increasing per client
+	Client uint32
+	// Session identifies one run of a client (a process, for replbench's
+	// clients: the time it started). Replicas keep requests exactly-once
+	// per (Client, Session): a later session starts again at Seq 1, and
+	// an earlier session's requests are no longer executed.
+	Session uint64
+	Seq     uint64 // request number, increasing per client session from 1
 	Flags   uint8
 	Payload []byte
 	Auth    []byte // over SignedBytes: the frame from the version byte through the payload
@@ -46,6 +51,7 @@ type Request struct {
 type Reply struct {
 	Replica uint32
 	Client  uint32
+	Session uint64 // the request's session
 	Seq     uint64
 	View    uint64 // the replica's view, so clients learn the primary
 	Flags   uint8

@@ -26,7 +26,7 @@ const (
 // docExample is the request docs/wire.md dissects, MACed with HMAC-SHA256
 // under exampleKey so that a reader can recompute the authenticator.
 func docExample() []byte {
-	r := Request{Client: 7, Seq: 42, Flags: FlagReadOnly, Payload: []byte("hello")}
+	r := Request{Client: 7, Session: 1796400000000000000, Seq: 42, Flags: FlagReadOnly, Payload: []byte("hello")}
 	frame := AppendRequest(nil, &r)
 	mac := hmac.New(sha256.New, []byte(exampleKey))
 	mac.Write(SignedBytes(frame))
@@ -48,9 +48,10 @@ func annotate(frame []byte, r *Request) string {
 	}
 	fmt.Fprintf(&b, "offset  %-47s  field\n", "bytes")
 	row(4, fmt.Sprintf("length: %d bytes follow", len(frame)-4))
-	row(1, "version 1")
+	row(1, fmt.Sprintf("version %d", Version))
 	row(1, fmt.Sprintf("type 0x%02x: %v", frame[5], TypeRequest))
 	row(4, fmt.Sprintf("client %d", r.Client))
+	row(8, fmt.Sprintf("session %d", r.Session))
 	row(8, fmt.Sprintf("seq %d", r.Seq))
 	row(1, "flags: read-only")
 	row(4, fmt.Sprintf("payload length %d", len(r.Payload)))

@@ -42,5 +42,5 @@ func Example() {
 	// Output:
 	// sender 7 authentic: true
 	// seq 1 payload "hello"
-	// offset 20: truncated frame (need 62 bytes, have 20)
+	// offset 20: truncated frame (need 70 bytes, have 20)
 }

@@ -2,8 +2,8 @@ package wire
 
 // Request and reply frames. Offsets are from the start of the frame:
 //
-//	request: header(6) client(4) seq(8) flags(1) payload(4+n) auth(a) auth length(2)
-//	reply:   header(6) replica(4) client(4) seq(8) view(8) flags(1) result(4+n) auth(a) auth length(2)
+//	request: header(6) client(4) session(8) seq(8) flags(1) payload(4+n) auth(a) auth length(2)
+//	reply:   header(6) replica(4) client(4) session(8) seq(8) view(8) flags(1) result(4+n) auth(a) auth length(2)
 
 import "encoding/binary"
 
@@ -14,6 +14,7 @@ func AppendRequest(dst []byte, r *Request) []byte {
 	start := len(dst)
 	dst = beginFrame(dst, TypeRequest)
 	dst = binary.BigEndian.AppendUint32(dst, r.Client)
+	dst = binary.BigEndian.AppendUint64(dst, r.Session)
 	dst = binary.BigEndian.AppendUint64(dst, r.Seq)
 	dst = append(dst, r.Flags)
 	dst = appendBytes(dst, r.Payload)
@@ -26,6 +27,7 @@ func AppendReply(dst []byte, r *Reply) []byte {
 	dst = beginFrame(dst, TypeReply)
 	dst = binary.BigEndian.AppendUint32(dst, r.Replica)
 	dst = binary.BigEndian.AppendUint32(dst, r.Client)
+	dst = binary.BigEndian.AppendUint64(dst, r.Session)
 	dst = binary.BigEndian.AppendUint64(dst, r.Seq)
 	dst = binary.BigEndian.AppendUint64(dst, r.View)
 	dst = append(dst, r.Flags)
@@ -42,6 +44,7 @@ func DecodeRequest(frame []byte, r *Request) error {
 		return err
 	}
 	r.Client = d.uint32("client")
+	r.Session = d.uint64("session")
 	r.Seq = d.uint64("seq")
 	r.Flags = d.uint8("flags")
 	r.Payload = d.bytes("payload")
@@ -58,6 +61,7 @@ func DecodeReply(frame []byte, r *Reply) error {
 	}
 	r.Replica = d.uint32("replica")
 	r.Client = d.uint32("client")
+	r.Session = d.uint64("session")
 	r.Seq = d.uint64("seq")
 	r.View = d.uint64("view")
 	r.Flags = d.uint8("flags")

@@ -38,7 +38,7 @@ func TestRequestRoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			frame := sealedRequest(&tt.r)
-			if want := HeaderSize + 4 + 8 + 1 + 4 + len(tt.r.Payload) + len(tt.r.Auth) + 2; len(frame) != want {
+			if want := HeaderSize + 4 + 8 + 8 + 1 + 4 + len(tt.r.Payload) + len(tt.r.Auth) + 2; len(frame) != want {
 				t.Fatalf("frame is %d bytes, want %d", len(frame), want)
 			}
 			typ, _, err := ParseHeader(frame, 0)
@@ -186,7 +186,7 @@ func setLength(b []byte) []byte {
 
 func TestDecodeRequestRejects(t *testing.T) {
 	good := sealedRequest(&Request{Client: 7, Seq: 42, Payload: []byte("hello"), Auth: pattern(32, 1)})
-	// Offsets: client 6, seq 10, flags 18, payload length 19, payload 23, auth 28, auth length 60.
+	// Offsets: client 6, session 10, seq 18, flags 26, payload length 27, payload 31, auth 36, auth length 68.
 	tests := []struct {
 		name   string
 		frame  []byte
@@ -201,18 +201,20 @@ func TestDecodeRequestRejects(t *testing.T) {
 		{"frame cut short", good[:len(good)-1], ErrTruncated, len(good) - 1, "truncated frame"},
 		{"bytes after frame", append(append([]byte(nil), good...), 0), ErrTrailing, len(good), "1 trailing byte after frame"},
 		{"version 0", modify(good, func(b []byte) []byte { b[4] = 0; return b }), ErrVersion, 4, "unsupported version 0"},
-		{"version 2", modify(good, func(b []byte) []byte { b[4] = 2; return b }), ErrVersion, 4, "unsupported version 2"},
+		{"version 1", modify(good, func(b []byte) []byte { b[4] = 1; return b }), ErrVersion, 4, "unsupported version 1 (want 2)"},
+		{"version 3", modify(good, func(b []byte) []byte { b[4] = 3; return b }), ErrVersion, 4, "unsupported version 3"},
 		{"reply type", modify(good, func(b []byte) []byte { b[5] = byte(TypeReply); return b }), ErrType, 5, "unexpected type reply (want request)"},
 		{"unknown type", modify(good, func(b []byte) []byte { b[5] = 0xee; return b }), ErrType, 5, "unexpected type type(0xee)"},
 		{"no room for sender", setLength(append(header(0, Version, TypeRequest), 0, 0, 0, 0, 0)), ErrTruncated, 6, "truncated sender and auth length"},
-		{"auth length too large", modify(good, func(b []byte) []byte { b[len(b)-1] = 200; return b }), ErrTruncated, 60, "truncated auth (auth length 200"},
-		{"auth length too small", modify(good, func(b []byte) []byte { b[len(b)-1] = 31; return b }), ErrTrailing, 28, "1 trailing byte after payload"},
-		{"payload length too large", modify(good, func(b []byte) []byte { b[22] = 6; return b }), ErrTruncated, 23, "truncated payload (need 6 bytes, have 5)"},
-		{"payload length huge", modify(good, func(b []byte) []byte { b[19] = 0xff; return b }), ErrTruncated, 23, "truncated payload"},
-		{"payload length too small", modify(good, func(b []byte) []byte { b[22] = 4; return b }), ErrTrailing, 27, "1 trailing byte after payload"},
-		{"no flags", Seal(setLength(append(header(0, Version, TypeRequest), make([]byte, 12)...)), nil), ErrTruncated, 18, "truncated flags (need 1 bytes, have 0)"},
-		{"half a payload length", Seal(setLength(append(header(0, Version, TypeRequest), make([]byte, 15)...)), nil), ErrTruncated, 19, "truncated payload length"},
-		{"half a seq", Seal(setLength(append(header(0, Version, TypeRequest), make([]byte, 7)...)), nil), ErrTruncated, 10, "truncated seq (need 8 bytes, have 3)"},
+		{"auth length too large", modify(good, func(b []byte) []byte { b[len(b)-1] = 200; return b }), ErrTruncated, 68, "truncated auth (auth length 200"},
+		{"auth length too small", modify(good, func(b []byte) []byte { b[len(b)-1] = 31; return b }), ErrTrailing, 36, "1 trailing byte after payload"},
+		{"payload length too large", modify(good, func(b []byte) []byte { b[30] = 6; return b }), ErrTruncated, 31, "truncated payload (need 6 bytes, have 5)"},
+		{"payload length huge", modify(good, func(b []byte) []byte { b[27] = 0xff; return b }), ErrTruncated, 31, "truncated payload"},
+		{"payload length too small", modify(good, func(b []byte) []byte { b[30] = 4; return b }), ErrTrailing, 35, "1 trailing byte after payload"},
+		{"no flags", Seal(setLength(append(header(0, Version, TypeRequest), make([]byte, 20)...)), nil), ErrTruncated, 26, "truncated flags (need 1 bytes, have 0)"},
+		{"half a payload length", Seal(setLength(append(header(0, Version, TypeRequest), make([]byte, 23)...)), nil), ErrTruncated, 27, "truncated payload length"},
+		{"half a seq", Seal(setLength(append(header(0, Version, TypeRequest), make([]byte, 15)...)), nil), ErrTruncated, 18, "truncated seq (need 8 bytes, have 3)"},
+		{"half a session", Seal(setLength(append(header(0, Version, TypeRequest), make([]byte, 7)...)), nil), ErrTruncated, 10, "truncated session (need 8 bytes, have 3)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -224,7 +226,7 @@ func TestDecodeRequestRejects(t *testing.T) {
 
 func TestDecodeReplyRejects(t *testing.T) {
 	good := sealedReply(&Reply{Replica: 1, Client: 7, Seq: 42, View: 3, Result: []byte("ok"), Auth: pattern(16, 1)})
-	// Offsets: replica 6, client 10, seq 14, view 22, flags 30, result length 31, result 35, auth 37.
+	// Offsets: replica 6, client 10, session 14, seq 22, view 30, flags 38, result length 39, result 43, auth 45.
 	tests := []struct {
 		name   string
 		frame  []byte
@@ -233,11 +235,11 @@ func TestDecodeReplyRejects(t *testing.T) {
 		msg    string
 	}{
 		{"request type", modify(good, func(b []byte) []byte { b[5] = byte(TypeRequest); return b }), ErrType, 5, "unexpected type request (want reply)"},
-		{"version", modify(good, func(b []byte) []byte { b[4] = 9; return b }), ErrVersion, 4, "unsupported version 9 (want 1)"},
-		{"result length too large", modify(good, func(b []byte) []byte { b[34] = 3; return b }), ErrTruncated, 35, "truncated result (need 3 bytes, have 2)"},
-		{"result length too small", modify(good, func(b []byte) []byte { b[34] = 1; return b }), ErrTrailing, 36, "1 trailing byte after result"},
-		{"no view", Seal(setLength(append(header(0, Version, TypeReply), make([]byte, 16)...)), nil), ErrTruncated, 22, "truncated view (need 8 bytes, have 0)"},
-		{"cut short", good[:40], ErrTruncated, 40, "truncated frame"},
+		{"version", modify(good, func(b []byte) []byte { b[4] = 9; return b }), ErrVersion, 4, "unsupported version 9 (want 2)"},
+		{"result length too large", modify(good, func(b []byte) []byte { b[42] = 3; return b }), ErrTruncated, 43, "truncated result (need 3 bytes, have 2)"},
+		{"result length too small", modify(good, func(b []byte) []byte { b[42] = 1; return b }), ErrTrailing, 44, "1 trailing byte after result"},
+		{"no view", Seal(setLength(append(header(0, Version, TypeReply), make([]byte, 24)...)), nil), ErrTruncated, 30, "truncated view (need 8 bytes, have 0)"},
+		{"cut short", good[:48], ErrTruncated, 48, "truncated frame"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,7 +262,7 @@ func TestOpenRejects(t *testing.T) {
 		{"header only", header(2, Version, TypeProof), ErrTruncated, 6, "truncated sender and auth length"},
 		{"sender without trailer", setLength(append(header(0, Version, TypeProof), 1, 2, 3, 4, 0)), ErrTruncated, 6, "truncated sender and auth length"},
 		{"auth longer than frame", modify(good, func(b []byte) []byte { b[len(b)-2] = 1; return b }), ErrTruncated, len(good) - 2, "truncated auth"},
-		{"wrong version", modify(good, func(b []byte) []byte { b[4] = 2; return b }), ErrVersion, 4, "unsupported version 2"},
+		{"wrong version", modify(good, func(b []byte) []byte { b[4] = 1; return b }), ErrVersion, 4, "unsupported version 1"},
 		{"cut short", good[:len(good)-3], ErrTruncated, len(good) - 3, "truncated frame"},
 	}
 	for _, tt := range tests {
@@ -413,7 +415,7 @@ func TestSplitFrame(t *testing.T) {
 		{"header without body", header(9, Version, TypeRequest), ErrShort},
 		{"oversized known from four bytes", []byte{0xff, 0, 0, 0}, ErrOversized},
 		{"bad length known from four bytes", []byte{0, 0, 0, 1}, ErrLength},
-		{"bad version known from five bytes", []byte{0, 0, 0, 9, 2}, ErrVersion},
+		{"bad version known from five bytes", []byte{0, 0, 0, 9, 1}, ErrVersion},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

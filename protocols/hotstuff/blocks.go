@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/replbench/replbench/internal/wire"
+	"github.com/replbench/replbench/protocols"
 )
 
 type hash = [wire.DigestSize]byte
@@ -64,7 +65,7 @@ func (c *Core) parseBlock(frame []byte) (*block, error) {
 		if err := wire.DecodeRequest(f, &r); err != nil {
 			return err
 		}
-		b.reqs = append(b.reqs, blockReq{reqKey{r.Client, r.Seq}, f})
+		b.reqs = append(b.reqs, blockReq{protocols.IDOf(&r), f})
 		return nil
 	})
 	if err != nil {
@@ -178,7 +179,7 @@ func (c *Core) addBlock(from uint32, b *block, fetchParent bool) bool {
 	}
 	c.blocks[b.hash] = b
 	for _, r := range b.reqs {
-		if _, done, old := c.sessions.Lookup(r.key.client, r.key.seq); !done && !old {
+		if _, done, old := c.sessions.Lookup(r.key); !done && !old {
 			c.addPending(r.key, r.frame) // should this branch be abandoned, another block carries it
 		}
 	}
@@ -247,7 +248,7 @@ func (c *Core) commit(b *block) {
 }
 
 func (c *Core) execute(r *wire.Request) {
-	k := reqKey{r.Client, r.Seq}
+	k := protocols.IDOf(r)
 	delete(c.pending, k)
 	if c.sessions.Execute(c.cfg.App, r, c.view, &c.execs, c.out) {
 		c.Stats.Executed++

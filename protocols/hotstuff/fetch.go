@@ -243,7 +243,7 @@ func (c *Core) install(b *block, snapshot []byte) error {
 	}
 	c.Stats.StateTransfers++
 	for k := range c.pending {
-		if _, done, old := c.sessions.Lookup(k.client, k.seq); done || old {
+		if _, done, old := c.sessions.Lookup(k); done || old {
 			delete(c.pending, k)
 		}
 	}

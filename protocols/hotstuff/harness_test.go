@@ -61,10 +61,10 @@ func (c *cluster) effects(from uint32, e *protocols.Effects) {
 		}
 	}
 	for _, r := range e.Replies {
-		if c.replies[r.Seq] == nil {
-			c.replies[r.Seq] = make(map[uint32][]byte)
+		if c.replies[r.Request.Seq] == nil {
+			c.replies[r.Request.Seq] = make(map[uint32][]byte)
 		}
-		c.replies[r.Seq][from] = r.Result
+		c.replies[r.Request.Seq][from] = r.Result
 	}
 }
 

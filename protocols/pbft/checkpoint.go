@@ -268,7 +268,7 @@ func (c *Core) onState(from uint32, frame []byte) error {
 	}
 	// Requests the snapshot covers are done.
 	for k := range c.pending {
-		if _, done, old := c.sessions.Lookup(k.client, k.seq); done || old {
+		if _, done, old := c.sessions.Lookup(k); done || old {
 			delete(c.pending, k)
 			delete(c.proposed, k)
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 
 	"github.com/replbench/replbench/internal/wire"
+	"github.com/replbench/replbench/protocols"
 )
 
 // entry is the log slot of one sequence number.
@@ -324,7 +325,7 @@ func (c *Core) execute() {
 }
 
 func (c *Core) executeRequest(r *wire.Request) {
-	k := reqKey{r.Client, r.Seq}
+	k := protocols.IDOf(r)
 	delete(c.pending, k)
 	delete(c.proposed, k)
 	c.sessions.Execute(c.cfg.App, r, c.view, &c.execs, c.out)

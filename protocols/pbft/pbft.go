@@ -123,10 +123,7 @@ type Stats struct {
 	Rejected                                                   uint64 // structurally invalid or out-of-window messages
 }
 
-type reqKey struct {
-	client uint32
-	seq    uint64
-}
+type reqKey = protocols.RequestID
 
 type request struct {
 	frame []byte // sealed client request
@@ -211,13 +208,13 @@ const broadcast = ^uint32(0)
 // Request handles a client request (verified by the runtime).
 func (c *Core) Request(req *wire.Request, out *protocols.Effects) {
 	c.out = out
-	k := reqKey{req.Client, req.Seq}
-	if res, ok, old := c.sessions.Lookup(req.Client, req.Seq); ok {
+	k := protocols.IDOf(req)
+	if res, ok, old := c.sessions.Lookup(k); ok {
 		// Executed already: answer a retransmission from the cache.
 		c.Stats.Duplicates++
-		out.Replies = append(out.Replies, protocols.Reply{Client: req.Client, Seq: req.Seq, View: c.view, Result: res})
+		out.Replies = append(out.Replies, protocols.Reply{Request: k, View: c.view, Result: res})
 		return
-	} else if old || req.Seq > c.sessions.Low(req.Client)+c.cfg.ClientWindow {
+	} else if old || req.Seq > c.sessions.Low(k)+c.cfg.ClientWindow {
 		c.Stats.Rejected++
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/replbench/replbench/internal/wire"
+	"github.com/replbench/replbench/protocols"
 )
 
 // viewChanges holds what view changes need across calls.
@@ -247,7 +248,7 @@ func (c *Core) installView(view uint64, list wire.Frames, vcs []*parsedVC) {
 				_ = wire.Frames(batches[seq]).Each(func(f []byte) error {
 					var r wire.Request
 					if wire.DecodeRequest(f, &r) == nil {
-						c.proposed[reqKey{r.Client, r.Seq}] = true
+						c.proposed[protocols.IDOf(&r)] = true
 					}
 					return nil
 				})
@@ -289,10 +290,13 @@ func (c *Core) requeuePending() {
 		if a.seen != b.seen {
 			return a.seen < b.seen
 		}
-		if keys[i].client != keys[j].client {
-			return keys[i].client < keys[j].client
+		if keys[i].Client != keys[j].Client {
+			return keys[i].Client < keys[j].Client
 		}
-		return keys[i].seq < keys[j].seq
+		if keys[i].Session != keys[j].Session {
+			return keys[i].Session < keys[j].Session
+		}
+		return keys[i].Seq < keys[j].Seq
 	})
 	for _, k := range keys {
 		c.enqueue(k)

@@ -96,25 +96,25 @@ func (s *Sim) checkExecuted(id uint32, e *protocols.Effects, app *recorder) {
 	for i := range e.Executed {
 		x := &e.Executed[i]
 		s.stats.Executions++
-		s.event(&Event{Kind: EvExecute, From: keys.Replica(id), Seq: x.Seq, Client: x.Client, ReqSeq: x.ReqSeq}, x.Payload)
+		s.event(&Event{Kind: EvExecute, From: keys.Replica(id), Seq: x.Seq, Client: x.Request.Client, ReqSeq: x.Request.Seq}, x.Payload)
 		if x.Seq <= ch.last[id] {
 			s.failf(Safety, "", "r%d executed seq %d after seq %d", id, x.Seq, ch.last[id])
 		}
 		ch.last[id] = max(ch.last[id], x.Seq)
-		k := reqKey{x.Client, x.ReqSeq}
+		k := reqKey{x.Request.Client, x.Request.Seq}
 		if at, ok := ch.bySeq[x.Seq]; ok {
-			if p := &ch.agreed[at]; p.client != x.Client || p.reqseq != x.ReqSeq || !bytes.Equal(p.payload, x.Payload) {
+			if p := &ch.agreed[at]; p.client != x.Request.Client || p.reqseq != x.Request.Seq || !bytes.Equal(p.payload, x.Payload) {
 				s.failf(Safety, "", "seq %d: r%d executed c%d #%d (%x) but r%d executed c%d #%d (%x)",
-					x.Seq, id, x.Client, x.ReqSeq, short8(x.Payload), p.replica, p.client, p.reqseq, short8(p.payload))
+					x.Seq, id, x.Request.Client, x.Request.Seq, short8(x.Payload), p.replica, p.client, p.reqseq, short8(p.payload))
 			}
 		} else {
 			if prev, ok := ch.where[k]; ok {
-				s.failf(Safety, "", "c%d #%d executed at seq %d and again at seq %d (by r%d)", x.Client, x.ReqSeq, prev, x.Seq, id)
+				s.failf(Safety, "", "c%d #%d executed at seq %d and again at seq %d (by r%d)", x.Request.Client, x.Request.Seq, prev, x.Seq, id)
 			} else {
 				ch.where[k] = x.Seq
 			}
 			ch.bySeq[x.Seq] = int32(len(ch.agreed))
-			ch.agreed = append(ch.agreed, placement{x.Client, x.ReqSeq, bytes.Clone(x.Payload), id})
+			ch.agreed = append(ch.agreed, placement{x.Request.Client, x.Request.Seq, bytes.Clone(x.Payload), id})
 		}
 		result, ok := resultOf(x, app, &next, e)
 		if !ok {
@@ -124,7 +124,7 @@ func (s *Sim) checkExecuted(id uint32, e *protocols.Effects, app *recorder) {
 			ch.results[k] = bytes.Clone(result)
 		} else if !bytes.Equal(want, result) {
 			s.failf(Safety, "", "c%d #%d at seq %d returned %x on r%d but %x on another replica",
-				x.Client, x.ReqSeq, x.Seq, short8(result), id, short8(want))
+				x.Request.Client, x.Request.Seq, x.Seq, short8(result), id, short8(want))
 		}
 	}
 }
@@ -141,7 +141,7 @@ func resultOf(x *protocols.Execution, app *recorder, next *int, e *protocols.Eff
 		}
 	}
 	for i := range e.Replies {
-		if r := &e.Replies[i]; r.Client == x.Client && r.Seq == x.ReqSeq {
+		if r := &e.Replies[i]; r.Request == x.Request {
 			return r.Result, true
 		}
 	}

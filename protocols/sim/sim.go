@@ -371,15 +371,15 @@ func (s *Sim) apply(id uint32) {
 	}
 	for i := range e.Replies {
 		rep := &e.Replies[i]
-		if int(rep.Client) >= len(s.clients) {
+		if int(rep.Request.Client) >= len(s.clients) {
 			s.stats.Malformed++
 			continue
 		}
 		frame := s.alloc(replyOverhead + len(rep.Result))
 		frame = wire.AppendReply(frame[:0], &wire.Reply{
-			Replica: id, Client: rep.Client, Seq: rep.Seq, View: rep.View, Result: rep.Result,
+			Replica: id, Client: rep.Request.Client, Session: rep.Request.Session, Seq: rep.Request.Seq, View: rep.View, Result: rep.Result,
 		})
-		s.send(from, keys.Client(rep.Client), wire.Seal(frame, nil))
+		s.send(from, keys.Client(rep.Request.Client), wire.Seal(frame, nil))
 	}
 	e.Reset()
 	r.app.reset()
@@ -395,10 +395,10 @@ func (s *Sim) apply(id uint32) {
 }
 
 // replyOverhead is a sealed reply's size without its result and authenticator.
-const replyOverhead = wire.HeaderSize + 4 + 4 + 8 + 8 + 1 + 4 + 2
+const replyOverhead = wire.HeaderSize + 4 + 4 + 8 + 8 + 8 + 1 + 4 + 2
 
 // requestOverhead is the same for a request and its payload.
-const requestOverhead = wire.HeaderSize + 4 + 8 + 1 + 4 + 2
+const requestOverhead = wire.HeaderSize + 4 + 8 + 8 + 1 + 4 + 2
 
 // send puts a sealed frame on the link from -> to, where it may be cut by a
 // partition or the filter, lost or duplicated.

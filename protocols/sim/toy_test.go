@@ -130,7 +130,7 @@ func (c *orderCore) execute(body []byte, out *protocols.Effects) {
 		h := sha256.Sum256(payload)
 		s.result = h[:ResultSize]
 	}
-	out.Executed = append(out.Executed, protocols.Execution{Seq: seq, Client: client, ReqSeq: reqseq, Payload: payload})
+	out.Executed = append(out.Executed, protocols.Execution{Seq: seq, Request: protocols.RequestID{Client: client, Seq: reqseq}, Payload: payload})
 	if c.ckpt > 0 && seq%c.ckpt == 0 {
 		d := c.app.Digest()
 		if c.badCkpt && c.id == 2 {
@@ -143,7 +143,7 @@ func (c *orderCore) execute(body []byte, out *protocols.Effects) {
 
 func (c *orderCore) reply(client uint32, s *toySession, out *protocols.Effects) {
 	if !c.silent {
-		out.Replies = append(out.Replies, protocols.Reply{Client: client, Seq: s.reqseq, Result: s.result})
+		out.Replies = append(out.Replies, protocols.Reply{Request: protocols.RequestID{Client: client, Seq: s.reqseq}, Result: s.result})
 	}
 }
 
@@ -185,14 +185,14 @@ func (c *arrivalCore) run(client uint32, reqseq uint64, payload []byte, out *pro
 	}
 	if reqseq <= s.reqseq {
 		if reqseq == s.reqseq {
-			out.Replies = append(out.Replies, protocols.Reply{Client: client, Seq: reqseq, Result: s.result})
+			out.Replies = append(out.Replies, protocols.Reply{Request: protocols.RequestID{Client: client, Seq: reqseq}, Result: s.result})
 		}
 		return false
 	}
 	c.executed++
 	s.reqseq, s.result = reqseq, c.app.Execute(nil, payload)
-	out.Executed = append(out.Executed, protocols.Execution{Seq: c.executed, Client: client, ReqSeq: reqseq, Payload: payload})
-	out.Replies = append(out.Replies, protocols.Reply{Client: client, Seq: reqseq, Result: s.result})
+	out.Executed = append(out.Executed, protocols.Execution{Seq: c.executed, Request: protocols.RequestID{Client: client, Seq: reqseq}, Payload: payload})
+	out.Replies = append(out.Replies, protocols.Reply{Request: protocols.RequestID{Client: client, Seq: reqseq}, Result: s.result})
 	return true
 }
 

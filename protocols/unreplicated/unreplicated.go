@@ -21,8 +21,9 @@ type Core struct {
 // session remembers a client's last request and its result, so a
 // retransmission is answered without executing it twice.
 type session struct {
-	seq    uint64
-	result []byte
+	session uint64 // the client run whose requests these are
+	seq     uint64
+	result  []byte
 }
 
 var _ protocols.Core = (*Core)(nil)
@@ -39,8 +40,11 @@ func (c *Core) Request(req *wire.Request, out *protocols.Effects) {
 		s = &session{}
 		c.clients[req.Client] = s
 	}
+	if req.Session > s.session { // a new run of this client: it numbers from 1 again
+		*s = session{session: req.Session, result: s.result[:0]}
+	}
 	switch {
-	case req.Seq < s.seq:
+	case req.Session < s.session || req.Seq < s.seq:
 		c.Stale++
 		return
 	case req.Seq == s.seq && s.seq != 0:
@@ -50,9 +54,9 @@ func (c *Core) Request(req *wire.Request, out *protocols.Effects) {
 		s.result = c.app.Execute(s.result[:0], req.Payload)
 		c.Executed++
 		out.Executed = append(out.Executed, protocols.Execution{
-			Seq: c.Executed, Client: req.Client, ReqSeq: req.Seq, Payload: req.Payload})
+			Seq: c.Executed, Request: protocols.IDOf(req), Payload: req.Payload})
 	}
-	out.Replies = append(out.Replies, protocols.Reply{Client: req.Client, Seq: s.seq, Result: s.result})
+	out.Replies = append(out.Replies, protocols.Reply{Request: protocols.IDOf(req), Result: s.result})
 }
 
 // Message ignores protocol frames: there are no peers.

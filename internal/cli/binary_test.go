@@ -1,0 +1,108 @@
+package cli_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestInstalledBinaryRunsLeanReplicas: replbench installed with go install
+// (replbench and replbench-node in one directory) and started from a
+// directory outside the source tree runs replicas as replbench-node, as it
+// does inside the tree, and meta.json says which binary ran them. Without
+// replbench-node beside it, it runs them as itself, says so, and meta.json
+// records that the binary was not the lean one.
+func TestInstalledBinaryRunsLeanReplicas(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("needs the go tool to build replbench and replbench-node as go install would")
+	}
+	// Stamped with the commit as go install stamps it (-buildvcs), where
+	// the tree is a git checkout.
+	head, _ := exec.Command("git", "-C", "../..", "rev-parse", "HEAD").Output()
+	vcs := "-buildvcs=false"
+	if len(head) > 0 {
+		vcs = "-buildvcs=true"
+	}
+	bin := t.TempDir()
+	for _, pkg := range []string{"replbench", "replbench-node"} {
+		build := exec.Command(goTool, "build", vcs, "-o", filepath.Join(bin, pkg), "./cmd/"+pkg)
+		build.Dir = "../.."
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	spec := writeSpec(t, "name: installed\nprotocol: unreplicated\nduration: 900ms\nwarmup: 200ms\ncooldown: 100ms\n")
+	run := func(t *testing.T) (meta struct {
+		Binaries []struct {
+			Path, SHA256, Main, Commit, Origin string
+			Lean                               bool
+		}
+	}, stderr string) {
+		results := t.TempDir()
+		cmd := exec.Command(filepath.Join(bin, "replbench"), "run", spec, "--results", results)
+		cmd.Dir = t.TempDir() // no source tree here
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "REPLBENCH_") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		var errb strings.Builder
+		cmd.Stderr = &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("run: %v\n%s", err, errb.String())
+		}
+		metas, _ := filepath.Glob(filepath.Join(results, "installed", "*", "meta.json"))
+		if len(metas) != 1 {
+			t.Fatalf("want one meta.json, found %v", metas)
+		}
+		data, err := os.ReadFile(metas[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &meta); err != nil {
+			t.Fatal(err)
+		}
+		if len(meta.Binaries) != 1 {
+			t.Fatalf("meta.json records %d binaries, want 1:\n%s", len(meta.Binaries), data)
+		}
+		return meta, errb.String()
+	}
+	sum := func(path string) string {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.Sum256(data)
+		return hex.EncodeToString(h[:])
+	}
+	meta, stderr := run(t)
+	b := meta.Binaries[0]
+	node := filepath.Join(bin, "replbench-node")
+	if b.Path != node || !b.Lean || b.Main != "github.com/replbench/replbench/cmd/replbench-node" || b.SHA256 != sum(node) {
+		t.Errorf("replicas ran %+v, want the lean %s with its hash", b, node)
+	}
+	if rev := strings.TrimSpace(string(head)); rev != "" && b.Commit != rev {
+		t.Errorf("binary commit %q, want the tree's %q", b.Commit, rev)
+	}
+	if strings.Contains(stderr, "warning:") {
+		t.Errorf("warned with replbench-node installed:\n%s", stderr)
+	}
+
+	if err := os.Remove(node); err != nil {
+		t.Fatal(err)
+	}
+	meta, stderr = run(t)
+	b = meta.Binaries[0]
+	if self := filepath.Join(bin, "replbench"); b.Path != self || b.Lean || b.SHA256 != sum(self) {
+		t.Errorf("without replbench-node replicas ran %+v, want %s, not lean", b, self)
+	}
+	if !strings.Contains(stderr, "warning: replicas and clients run as this replbench binary") {
+		t.Errorf("no warning that replicas run as the whole binary:\n%s", stderr)
+	}
+}
