@@ -92,15 +92,21 @@ func testbedDown() {
 }
 
 // nodesLeft lists replbench-node processes on any testbed host (the
-// namespaces share this machine's process table).
+// namespaces share this machine's process table): those started from a
+// host's work directory under the testbed's state directory, so that a
+// replbench-node being built or run elsewhere on the machine (another
+// package's tests, running at the same time) is not taken for one.
 func nodesLeft() []string {
+	testbed.Lock()
+	state := filepath.Dir(testbed.hostsFile)
+	testbed.Unlock()
 	out, _ := exec.Command("ps", "-eo", "pid=,stat=,args=").Output()
 	var left []string
 	for _, l := range strings.Split(string(out), "\n") {
 		f := strings.Fields(l)
 		// A zombie has exited and holds nothing; reaping it is the job of
 		// whichever init it was reparented to, on its own schedule.
-		if len(f) < 3 || strings.HasPrefix(f[1], "Z") || !strings.Contains(l, "replbench-node-") {
+		if len(f) < 3 || strings.HasPrefix(f[1], "Z") || !strings.Contains(l, "replbench-node-") || !strings.Contains(l, state+"/h") {
 			continue
 		}
 		left = append(left, f[0]+" "+strings.Join(f[2:], " "))
