@@ -55,6 +55,9 @@ func (c *Core) parseBlock(frame []byte) (*block, error) {
 	if m.Replica != c.leader(m.View) || m.Justify.View >= m.View || m.Parent != m.Justify.Block {
 		return nil, errReject
 	}
+	if c.cfg.MaxBatchBytes > 0 && len(m.Batch) > c.cfg.MaxBatchBytes {
+		return nil, errReject // over the cap every replica applies
+	}
 	q, err := c.checkQC(&m.Justify)
 	if err != nil {
 		return nil, err
@@ -329,6 +332,9 @@ func (c *Core) maybePropose() {
 			break
 		}
 		if r := c.pending[k]; r != nil && !ordered[k] {
+			if n > 0 && c.cfg.MaxBatchBytes > 0 && len(batch)+4+len(r.frame) > c.cfg.MaxBatchBytes {
+				break // the block is full by bytes; the rest waits in order
+			}
 			batch = wire.AppendFrame(batch, r.frame)
 			ordered[k] = true
 			n++

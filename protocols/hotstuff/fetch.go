@@ -156,11 +156,22 @@ func (c *Core) onFetch(from uint32, frame []byte) error {
 		// after the committed block, and the blocks from there.
 		reply.Snapshot = c.snapshot()
 	}
+	// The oldest block always goes (BatchBudget leaves room for one
+	// proposal in an answer); more only while they stay within
+	// maxFetchBytes, and within MaxBatchBytes when it is set, so that an
+	// answer of large blocks never outgrows a frame.
+	limit := maxFetchBytes
+	if c.cfg.MaxBatchBytes > 0 {
+		limit = min(limit, c.cfg.MaxBatchBytes)
+	}
 	var size int
 	start := len(chain) - 1
-	for i := start; i >= 0 && start-i < maxFetchChain && size < maxFetchBytes; i-- {
+	for i := start; i >= 0 && start-i < maxFetchChain; i-- {
+		if i < start && size+4+len(chain[i].frame) > limit {
+			break
+		}
 		reply.Proposals = wire.AppendFrame(reply.Proposals, chain[i].frame)
-		size += len(chain[i].frame)
+		size += 4 + len(chain[i].frame)
 	}
 	c.send(from, wire.AppendHSBlocks(nil, &reply), false)
 	return nil

@@ -23,6 +23,13 @@ type Config struct {
 	// BatchSize caps the requests in one block. A leader proposes as soon
 	// as it may; requests that arrive meanwhile wait for the next block.
 	BatchSize int
+	// MaxBatchBytes caps a block's batch encoding (its sealed requests, 4
+	// bytes of length each): a block ends before the request that would
+	// cross it, though a request always fits alone if it fits at all. A
+	// request that cannot fit alone is refused (Stats.Oversized), and a
+	// proposal over it rejected. The runtime sets BatchBudget so that a
+	// proposal, and a fetch answer carrying it, fit in a frame; 0 means no cap.
+	MaxBatchBytes int
 	// ViewTimeout is how long a replica with requests to execute waits in a
 	// view for progress before it asks to move on; it doubles with every
 	// consecutive timeout (up to 2^maxBackoff times) and resets on a commit.
@@ -117,6 +124,7 @@ type Stats struct {
 	Proposals, Votes, Blocks, Executed, Duplicates uint64
 	Timeouts, Fetches, StateTransfers              uint64
 	Rejected                                       uint64 // structurally invalid or unusable messages
+	Oversized                                      uint64 // requests refused: over MaxBatchBytes alone
 	// Conflicts counts commits of blocks that do not extend the last
 	// committed block: impossible unless more than f replicas are faulty.
 	Conflicts uint64
@@ -221,6 +229,10 @@ func (c *Core) Request(req *wire.Request, out *protocols.Effects) {
 		return
 	} else if old || req.Seq > c.sessions.Low(k)+c.cfg.ClientWindow {
 		c.Stats.Rejected++
+		return
+	}
+	if c.cfg.MaxBatchBytes > 0 && !RequestFits(len(req.Frame), c.cfg.MaxBatchBytes) {
+		c.Stats.Oversized++ // no block could carry it: ordering it would stall every view
 		return
 	}
 	c.addPending(k, req.Frame)

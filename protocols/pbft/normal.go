@@ -102,10 +102,10 @@ func (c *Core) enqueue(k reqKey) {
 func (c *Core) propose(timeout bool) {
 	for len(c.queue) > 0 && c.isPrimary() && c.inWindow(c.nextSeq) {
 		idle := c.nextSeq == c.lastExec+1
-		if len(c.queue) < c.cfg.BatchSize && !idle && !timeout {
-			return
+		n := c.batchLen()
+		if n == len(c.queue) && n < c.cfg.BatchSize && !idle && !timeout {
+			return // room for more: wait for a fuller batch
 		}
-		n := min(len(c.queue), c.cfg.BatchSize)
 		var batch []byte
 		for _, k := range c.queue[:n] {
 			batch = wire.AppendFrame(batch, c.pending[k].frame)
@@ -122,6 +122,23 @@ func (c *Core) propose(timeout bool) {
 		c.Stats.Batches++
 		timeout = false
 	}
+}
+
+// batchLen is how many queued requests the next batch takes: up to
+// BatchSize, and as many as fit in MaxBatchBytes (at least one).
+func (c *Core) batchLen() int {
+	n, size := 0, 0
+	for _, k := range c.queue {
+		if n == c.cfg.BatchSize {
+			break
+		}
+		size += 4 + len(c.pending[k].frame)
+		if n > 0 && c.cfg.MaxBatchBytes > 0 && size > c.cfg.MaxBatchBytes {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 func (c *Core) sendPrePrepare(seq uint64, batch []byte) {
@@ -151,6 +168,9 @@ func (c *Core) onPrePrepare(from uint32, frame []byte) error {
 	}
 	if d := sha256.Sum256(m.Batch); d != m.Digest {
 		return errReject
+	}
+	if c.cfg.MaxBatchBytes > 0 && len(m.Batch) > c.cfg.MaxBatchBytes {
+		return errReject // over the cap every replica applies
 	}
 	if d, fixed := c.expect[m.Seq]; fixed && d != m.Digest {
 		return errReject // the new view determined this slot's batch

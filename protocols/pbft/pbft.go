@@ -21,6 +21,13 @@ type Config struct {
 	N  int // replicas, n = 3f+1 >= 4
 	// BatchSize caps the requests in one pre-prepare.
 	BatchSize int
+	// MaxBatchBytes caps a batch's encoding (its sealed requests, 4 bytes
+	// of length each): a batch ends before the request that would cross it,
+	// though a request always fits alone if it fits at all. A request that
+	// cannot fit alone is refused (Stats.Oversized), and a pre-prepare over
+	// it rejected. The runtime sets BatchBudget so every message carrying a
+	// batch fits in a frame; 0 means no cap.
+	MaxBatchBytes int
 	// BatchTimeout is how long the primary lets queued requests wait for a
 	// fuller batch while earlier batches are in flight; an idle primary
 	// proposes at once, so light load never waits.
@@ -121,6 +128,7 @@ type Core struct {
 type Stats struct {
 	Batches, Executed, Duplicates, ViewChanges, StateTransfers uint64
 	Rejected                                                   uint64 // structurally invalid or out-of-window messages
+	Oversized                                                  uint64 // requests refused: over MaxBatchBytes alone
 }
 
 type reqKey = protocols.RequestID
@@ -219,6 +227,10 @@ func (c *Core) Request(req *wire.Request, out *protocols.Effects) {
 		return
 	}
 	if _, known := c.pending[k]; known {
+		return
+	}
+	if c.cfg.MaxBatchBytes > 0 && !RequestFits(len(req.Frame), c.cfg.MaxBatchBytes) {
+		c.Stats.Oversized++ // no batch could carry it: ordering it would stall every view
 		return
 	}
 	c.pending[k] = &request{frame: req.Frame, seen: c.now}
