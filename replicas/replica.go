@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,7 @@ type Stats struct {
 	SendErrors  uint64 `json:"send_errors"`  // frames the transport refused (queue full, unknown peer)
 	Replies     uint64 `json:"replies_sent"` // replies sent to clients
 	Unneeded    uint64 `json:"unneeded"`     // votes dropped unverified: their slot had all it needed
+	Oversized   uint64 `json:"oversized"`    // requests refused unverified: too large for any batch (see BatchBudget)
 }
 
 // Replica runs one core behind a transport.
@@ -50,15 +52,25 @@ type Replica struct {
 	// (certificates, batched requests); nil when the protocol embeds none.
 	nested func(frame []byte) error
 
-	requests, messages, badAuth, malformed, impersonate, sendErrors, replies, unneeded atomic.Uint64
-	gate                                                                               *pbft.Gate
-	tap                                                                                Tap
+	requests, messages, badAuth, malformed, impersonate, sendErrors, replies, unneeded, oversized atomic.Uint64
+	gate                                                                                          *pbft.Gate
+	tap                                                                                           Tap
+	// budget is the largest batch encoding the core orders (0: no cap); a
+	// request that cannot fit alone is refused before it is verified.
+	budget       int
+	oversizeOnce atomic.Bool
+	// done closes when Run returns, so that transport goroutines blocked
+	// handing frames to a core that no longer reads them give up, and
+	// Close (which waits for them) returns.
+	done     chan struct{}
+	doneOnce sync.Once
 
 	// Owned by the core goroutine.
 	eff      protocols.Effects
 	req      wire.Request
 	replyBuf []byte
 	authBuf  []byte
+	tooLarge map[wire.Type]bool // message types logged as over the frame limit
 }
 
 type inbound struct {
@@ -93,8 +105,28 @@ func ticks(d, tick time.Duration) uint64 {
 	return uint64((d + tick - 1) / tick)
 }
 
-// NewCore builds the protocol core the cluster file asks for.
-func NewCore(cfg *cluster.Config, id uint32, gate *pbft.Gate) (protocols.Core, error) {
+// BatchBudget is the largest batch, in bytes of its encoding, that the
+// cluster's protocol puts in one pre-prepare or block: every message that
+// carries such a batch fits in a frame of cfg.MaxFrame (see
+// pbft.BatchBudget and hotstuff.BatchBudget) when replica authenticators
+// are at most auth bytes. It is 0 (no cap) for the unreplicated server.
+func BatchBudget(cfg *cluster.Config, auth int) int {
+	maxFrame := cfg.MaxFrame
+	if maxFrame <= 0 {
+		maxFrame = wire.DefaultMaxFrame
+	}
+	switch cfg.Protocol {
+	case "pbft":
+		return max(1, pbft.BatchBudget(maxFrame, len(cfg.Replicas), auth))
+	case "hotstuff":
+		return max(1, hotstuff.BatchBudget(maxFrame, len(cfg.Replicas), auth))
+	}
+	return 0
+}
+
+// NewCore builds the protocol core the cluster file asks for; budget caps
+// its batches in bytes (see BatchBudget; 0: no cap).
+func NewCore(cfg *cluster.Config, id uint32, gate *pbft.Gate, budget int) (protocols.Core, error) {
 	a, err := app.New(cfg.App, cfg.AppReply)
 	if err != nil {
 		return nil, err
@@ -110,6 +142,7 @@ func NewCore(cfg *cluster.Config, id uint32, gate *pbft.Gate) (protocols.Core, e
 		return pbft.New(pbft.Config{
 			ID: id, N: len(cfg.Replicas), App: a, Gate: gate,
 			BatchSize:          cfg.BatchSize,
+			MaxBatchBytes:      budget,
 			BatchTimeout:       ticks(cfg.BatchTimeout.Duration, tick),
 			CheckpointInterval: cfg.CheckpointInterval,
 			ViewChangeTimeout:  ticks(cfg.ViewChangeTimeout.Duration, tick),
@@ -117,8 +150,9 @@ func NewCore(cfg *cluster.Config, id uint32, gate *pbft.Gate) (protocols.Core, e
 	case "hotstuff":
 		return hotstuff.New(hotstuff.Config{
 			ID: id, N: len(cfg.Replicas), App: a,
-			BatchSize:   cfg.BatchSize,
-			ViewTimeout: ticks(cfg.ViewChangeTimeout.Duration, tick),
+			BatchSize:     cfg.BatchSize,
+			MaxBatchBytes: budget,
+			ViewTimeout:   ticks(cfg.ViewChangeTimeout.Duration, tick),
 		})
 	}
 	return nil, fmt.Errorf("protocol %q is not implemented", cfg.Protocol)
@@ -133,11 +167,12 @@ func New(cfg *cluster.Config, id uint32, opt Options) (*Replica, error) {
 	if cfg.Protocol == "pbft" {
 		gate = pbft.NewGate()
 	}
-	core, err := NewCore(cfg, id, gate)
+	peerAuth, clientAuth, err := cfg.ReplicaAuth(id)
 	if err != nil {
 		return nil, err
 	}
-	peerAuth, clientAuth, err := cfg.ReplicaAuth(id)
+	budget := BatchBudget(cfg, peerAuth.MaxSize())
+	core, err := NewCore(cfg, id, gate, budget)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +183,7 @@ func New(cfg *cluster.Config, id uint32, opt Options) (*Replica, error) {
 	r := &Replica{
 		id: id, cfg: cfg, core: core, peerAuth: peerAuth, clientAuth: clientAuth, log: log,
 		inbox: make(chan inbound, 4096), gate: gate, tap: opt.Tap,
+		budget: budget, done: make(chan struct{}),
 	}
 	switch cfg.Protocol {
 	case "pbft":
@@ -203,6 +239,15 @@ func (r *Replica) Deliver(from keys.Principal, frame []byte) {
 		return
 	}
 	switch {
+	case t == wire.TypeRequest && r.budget > 0 && 4+len(frame) > r.budget: // 4: its length in a batch
+		// No batch can carry it: verifying and queueing it would only let
+		// it stall the view it is proposed in.
+		r.oversized.Add(1)
+		if r.oversizeOnce.CompareAndSwap(false, true) {
+			r.log.Warn("refused a request too large to order (logged once; see oversized in the stats)",
+				"client", sender, "bytes", len(frame), "batch_budget", r.budget, "max_frame", r.cfg.MaxFrame)
+		}
+		return
 	case t == wire.TypeRequest:
 		// A client speaks only for itself; replicas may relay requests.
 		if from.Role == keys.RoleClient && from.ID != sender {
@@ -232,7 +277,10 @@ func (r *Replica) Deliver(from keys.Principal, frame []byte) {
 		r.impersonate.Add(1)
 		return
 	}
-	r.inbox <- inbound{from: from, frame: frame}
+	select {
+	case r.inbox <- inbound{from: from, frame: frame}:
+	case <-r.done: // Run has returned: nobody reads the inbox any more
+	}
 }
 
 // Run drives the core until ctx ends; tick is the core's clock period.
@@ -243,14 +291,16 @@ func (r *Replica) Run(ctx context.Context) error {
 	}
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
+	defer r.stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case in := <-r.inbox:
 			r.step(in)
-			// Drain what is queued before sealing, so one wake-up serves a burst.
-			for n := len(r.inbox); n > 0; n-- {
+			// Drain what is queued before sealing, so one wake-up serves a
+			// burst; a stop request ends the burst.
+			for n := len(r.inbox); n > 0 && ctx.Err() == nil; n-- {
 				r.step(<-r.inbox)
 			}
 		case <-ticker.C:
@@ -291,6 +341,9 @@ func (r *Replica) drainLoop() {
 // apply seals and sends what the core asked for.
 func (r *Replica) apply() {
 	for _, m := range r.eff.Messages {
+		if !r.fits(m) {
+			continue
+		}
 		var err error
 		signed := wire.SignedBytes(m.Frame)
 		if m.To == protocols.Broadcast || m.Transferable {
@@ -337,6 +390,43 @@ func (r *Replica) apply() {
 	r.eff.Reset()
 }
 
+// fits reports whether m sealed stays within the frame limit. One that
+// does not is neither signed nor sent (the transport would refuse it, and
+// signing and copying a frame of many megabytes only stalls the core): it
+// counts as a send error for each receiver, and each message type over the
+// limit is logged once. Batches are capped so that this does not happen
+// (see BatchBudget), except for a PBFT view-change reporting several
+// prepared batches (docs/spec.md, "Batches").
+func (r *Replica) fits(m protocols.Message) bool {
+	limit := r.cfg.MaxFrame
+	if limit <= 0 {
+		limit = wire.DefaultMaxFrame
+	}
+	size := len(m.Frame) + r.peerAuth.MaxSize() + 2
+	if size-4 <= limit {
+		return true
+	}
+	receivers := 1
+	if m.To == protocols.Broadcast {
+		receivers = len(r.cfg.Replicas) - 1
+	}
+	r.sendErrors.Add(uint64(receivers))
+	t := wire.Type(m.Frame[5])
+	if !r.tooLarge[t] {
+		if r.tooLarge == nil {
+			r.tooLarge = make(map[wire.Type]bool)
+		}
+		r.tooLarge[t] = true
+		to := m.To.String()
+		if m.To == protocols.Broadcast {
+			to = "all replicas"
+		}
+		r.log.Error("message over the frame limit not sent (logged once per type; see send_errors in the stats)",
+			"type", t.String(), "bytes", size, "max_frame", limit, "to", to)
+	}
+	return false
+}
+
 func (r *Replica) send(to keys.Principal, frame []byte) bool {
 	if err := r.tr.Send(to, frame); err != nil {
 		r.sendErrors.Add(1)
@@ -351,6 +441,7 @@ func (r *Replica) Stats() Stats {
 		Requests: r.requests.Load(), Messages: r.messages.Load(), BadAuth: r.badAuth.Load(),
 		Malformed: r.malformed.Load(), Impersonate: r.impersonate.Load(),
 		SendErrors: r.sendErrors.Load(), Replies: r.replies.Load(), Unneeded: r.unneeded.Load(),
+		Oversized: r.oversized.Load(),
 	}
 }
 
@@ -374,5 +465,12 @@ func (r *Replica) WaitConnected(ctx context.Context) error {
 	return tcp.WaitConnected(ctx, peers...)
 }
 
-// Close stops the transport.
-func (r *Replica) Close() error { return r.tr.Close() }
+// stop releases transport goroutines waiting to hand the core a frame.
+func (r *Replica) stop() { r.doneOnce.Do(func() { close(r.done) }) }
+
+// Close stops the transport. Frames arriving meanwhile are dropped, so that
+// Close returns even when the core stopped reading with the inbox full.
+func (r *Replica) Close() error {
+	r.stop()
+	return r.tr.Close()
+}

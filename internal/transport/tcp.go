@@ -101,6 +101,7 @@ type TCP struct {
 	c        counters
 	maxFrame int
 	pre      preAuth // inbound connections still in the handshake
+	sendLog  sendLog
 
 	mu      sync.RWMutex
 	closed  bool
@@ -153,6 +154,7 @@ func Listen(cfg Config) (*TCP, error) {
 		conns:    make(map[*conn]struct{}),
 		changed:  make(chan struct{}),
 	}
+	t.sendLog.now = time.Now
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	// Every dialed peer is known before the first connection comes in, so
 	// an early inbound link from one is not mistaken for a client's.
@@ -226,8 +228,17 @@ func (t *TCP) Addr() net.Addr {
 // kept (up to the queue bound) while the link is down and leave once it is
 // back; frames to a peer that only dials in need its connection to be up.
 // Send rejects a frame whose header is malformed or over MaxFrame, since it
-// would make the peer drop the connection.
+// would make the peer drop the connection. Every refusal is logged, once
+// per peer and reason and then at most every sendLogEvery (see sendLog).
 func (t *TCP) Send(to keys.Principal, frame []byte) error {
+	err := t.send(to, frame)
+	if err != nil {
+		t.sendLog.refused(t.log, to, frame, err)
+	}
+	return err
+}
+
+func (t *TCP) send(to keys.Principal, frame []byte) error {
 	if _, _, err := wire.ParseHeader(frame, t.maxFrame); err != nil {
 		return fmt.Errorf("transport: send to %v: %w", to, err)
 	}
