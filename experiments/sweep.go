@@ -223,6 +223,7 @@ func checkPoint(c *errs, s *Spec, at map[string]*yaml.Node, swept map[string]boo
 			fmt.Sprintf("ycsb sends key-value operations and needs app: kv, got app: %s%s", s.App.Name, where))
 	}
 	checkNetwork(c, s, blame, where)
+	checkRequestSize(c, s, blame, where)
 	if s.Measured() <= 0 {
 		c.addLine(blame("duration", "warmup", "cooldown"), "duration",
 			fmt.Sprintf("must be longer than warmup + cooldown (%v + %v), got %v%s", s.Warmup, s.Cooldown, s.Duration, where))
