@@ -65,6 +65,15 @@ type Replica struct {
 	done     chan struct{}
 	doneOnce sync.Once
 
+	// The inbox is bounded in bytes as well as in frames, so that large
+	// requests queue in the kernel's socket buffers, not in the heap: a
+	// reader goroutine waits while the inbox holds inboxBytes or more (a
+	// frame is always let into an empty inbox).
+	inMu    sync.Mutex
+	inBytes int
+	inLimit int
+	inFreed chan struct{} // closed (and replaced) whenever bytes leave the inbox
+
 	// Owned by the core goroutine.
 	eff      protocols.Effects
 	req      wire.Request
@@ -184,6 +193,7 @@ func New(cfg *cluster.Config, id uint32, opt Options) (*Replica, error) {
 		id: id, cfg: cfg, core: core, peerAuth: peerAuth, clientAuth: clientAuth, log: log,
 		inbox: make(chan inbound, 4096), gate: gate, tap: opt.Tap,
 		budget: budget, done: make(chan struct{}),
+		inLimit: InboxBytes(cfg), inFreed: make(chan struct{}),
 	}
 	switch cfg.Protocol {
 	case "pbft":
@@ -212,8 +222,12 @@ func New(cfg *cluster.Config, id uint32, opt Options) (*Replica, error) {
 			Peers:    peers,
 			Handler:  r.Deliver,
 			MaxFrame: cfg.MaxFrame,
-			Logger:   log,
-			Link:     cfg.Network.Shaper(keys.Replica(id)),
+			// Room for a batch-carrying message behind another: with the
+			// default 4 MiB, a pre-prepare or block of large requests would
+			// be refused whenever a vote is still queued.
+			QueueBytes: max(transport.DefaultQueueBytes, 2*budget),
+			Logger:     log,
+			Link:       cfg.Network.Shaper(keys.Replica(id)),
 		})
 	}
 	if err != nil {
@@ -277,10 +291,53 @@ func (r *Replica) Deliver(from keys.Principal, frame []byte) {
 		r.impersonate.Add(1)
 		return
 	}
+	if !r.admit(len(frame)) {
+		return // Run has returned: nobody reads the inbox any more
+	}
 	select {
 	case r.inbox <- inbound{from: from, frame: frame}:
-	case <-r.done: // Run has returned: nobody reads the inbox any more
+	case <-r.done:
 	}
+}
+
+// admit waits until the inbox has room for n more bytes, or reports false
+// once the replica stops.
+func (r *Replica) admit(n int) bool {
+	for {
+		r.inMu.Lock()
+		if r.inBytes == 0 || r.inBytes+n <= r.inLimit {
+			r.inBytes += n
+			r.inMu.Unlock()
+			return true
+		}
+		freed := r.inFreed
+		r.inMu.Unlock()
+		select {
+		case <-freed:
+		case <-r.done:
+			return false
+		}
+	}
+}
+
+// release returns the bytes of a frame taken from the inbox and wakes the
+// readers waiting for room.
+func (r *Replica) release(n int) {
+	r.inMu.Lock()
+	r.inBytes -= n
+	close(r.inFreed)
+	r.inFreed = make(chan struct{})
+	r.inMu.Unlock()
+}
+
+// InboxBytes bounds the bytes of frames waiting for a replica's core:
+// four frames of the cluster's limit, at least 64 MiB.
+func InboxBytes(cfg *cluster.Config) int {
+	maxFrame := cfg.MaxFrame
+	if maxFrame <= 0 {
+		maxFrame = wire.DefaultMaxFrame
+	}
+	return max(64<<20, 4*maxFrame)
 }
 
 // Run drives the core until ctx ends; tick is the core's clock period.
@@ -312,6 +369,7 @@ func (r *Replica) Run(ctx context.Context) error {
 }
 
 func (r *Replica) step(in inbound) {
+	r.release(len(in.frame))
 	if in.frame[5] == byte(wire.TypeRequest) {
 		if err := wire.DecodeRequest(in.frame, &r.req); err != nil {
 			r.malformed.Add(1)
