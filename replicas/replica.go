@@ -67,12 +67,13 @@ type Replica struct {
 
 	// The inbox is bounded in bytes as well as in frames, so that large
 	// requests queue in the kernel's socket buffers, not in the heap: a
-	// reader goroutine waits while the inbox holds inboxBytes or more (a
-	// frame is always let into an empty inbox).
-	inMu    sync.Mutex
-	inBytes int
-	inLimit int
-	inFreed chan struct{} // closed (and replaced) whenever bytes leave the inbox
+	// reader goroutine waits while a frame would take the inbox beyond
+	// inLimit bytes (see InboxBytes; a frame always enters an empty inbox).
+	inMu      sync.Mutex
+	inBytes   int
+	inLimit   int
+	inWaiters int           // readers waiting for room
+	inFreed   chan struct{} // closed (and replaced) when bytes leave the inbox and readers wait
 
 	// Owned by the core goroutine.
 	eff      protocols.Effects
@@ -310,6 +311,7 @@ func (r *Replica) admit(n int) bool {
 			r.inMu.Unlock()
 			return true
 		}
+		r.inWaiters++
 		freed := r.inFreed
 		r.inMu.Unlock()
 		select {
@@ -321,12 +323,14 @@ func (r *Replica) admit(n int) bool {
 }
 
 // release returns the bytes of a frame taken from the inbox and wakes the
-// readers waiting for room.
+// readers waiting for room, if any (so it allocates nothing otherwise).
 func (r *Replica) release(n int) {
 	r.inMu.Lock()
 	r.inBytes -= n
-	close(r.inFreed)
-	r.inFreed = make(chan struct{})
+	if r.inWaiters > 0 {
+		close(r.inFreed)
+		r.inFreed, r.inWaiters = make(chan struct{}), 0
+	}
 	r.inMu.Unlock()
 }
 
