@@ -182,3 +182,33 @@ func TestLargeRequestsCommitInSim(t *testing.T) {
 		}
 	}
 }
+
+// TestResendSkipsCommittedBatches: a primary stuck on one batch resends
+// that pre-prepare, not those of batches already committed, which with
+// large requests would mean signing megabytes every state timeout.
+func TestResendSkipsCommittedBatches(t *testing.T) {
+	c := newCluster(t, 4, func(cfg *Config) { cfg.StateTimeout = 20 })
+	c.request(0, 1, 1, "committed")
+	c.run()
+	if len(c.replies[1]) != 4 {
+		t.Fatalf("first request: %d replies\n%s", len(c.replies[1]), c.status())
+	}
+	resent := map[uint64]int{} // seq -> pre-prepares the primary sent after the first request
+	c.filter = func(m msg) bool {
+		if wire.Type(m.frame[5]) == wire.TypePrePrepare && m.to == 1 {
+			var pp wire.PrePrepare
+			if err := wire.DecodePrePrepare(m.frame, &pp); err != nil {
+				t.Fatal(err)
+			}
+			resent[pp.Seq]++
+			return pp.Seq != 2 // replica 1 never gets the second batch
+		}
+		return !(wire.Type(m.frame[5]) == wire.TypePrePrepare && m.to == 2 && m.from == 0) // nor does replica 2
+	}
+	c.request(0, 1, 2, "stuck")
+	c.run()
+	c.tick(45) // two state timeouts without progress
+	if resent[1] != 0 || resent[2] < 2 {
+		t.Errorf("pre-prepares sent to replica 1: %v; want the stuck seq 2 resent, the committed seq 1 never\n%s", resent, c.status())
+	}
+}

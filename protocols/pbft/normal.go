@@ -278,8 +278,9 @@ func (c *Core) advance(e *entry) {
 // resend sends this replica's part of what is unfinished again, for when
 // messages were lost: protocols messages are not retransmitted otherwise.
 // While changing views it repeats its view-change; in a view, for every
-// entry of the window, the primary its pre-prepare and a backup its prepare,
-// and everyone the commit once prepared; and its latest checkpoint.
+// entry of the window, the primary its pre-prepare (until committed) and a
+// backup its prepare, and everyone the commit once prepared; and its latest
+// checkpoint.
 func (c *Core) resend() {
 	if c.changing {
 		if c.ownVC != nil {
@@ -293,7 +294,14 @@ func (c *Core) resend() {
 			continue
 		}
 		if c.primary(e.view) == c.id {
-			c.sendPrePrepare(seq, e.batch)
+			// A batch committed here prepared at 2f+1 replicas: a backup
+			// that missed it catches up at the next stable checkpoint
+			// (state transfer). Resending it too would cost a signature
+			// over every batch of the window, megabytes each with large
+			// requests, every state timeout.
+			if !e.committed {
+				c.sendPrePrepare(seq, e.batch)
+			}
 		} else {
 			c.sendVote(wire.TypePrepare, e.view, seq, e.digest)
 		}
