@@ -3,43 +3,18 @@ package hosts
 import (
 	"fmt"
 	"slices"
-	"strings"
+
+	"github.com/replbench/replbench/experiments"
 )
 
-// Error is one problem in a hosts file, located by file and line.
-type Error struct {
-	File string
-	Line int // 1-based; 0 when the problem has no line (ansible-inventory's output has none)
-	Msg  string
-}
-
-func (e *Error) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", e.File, e.Msg)
-}
+// Error is one problem in a hosts file, located by file and line (0 when
+// it has none: ansible-inventory's output has no lines). It is the spec
+// parser's error, so hosts files and specs report mistakes alike.
+type Error = experiments.Error
 
 // ErrorList is every problem found in a hosts file, in line order, one per
 // line of its message.
-type ErrorList []*Error
-
-func (l ErrorList) Error() string {
-	msgs := make([]string, len(l))
-	for i, e := range l {
-		msgs[i] = e.Error()
-	}
-	return strings.Join(msgs, "\n")
-}
-
-// Unwrap lets errors.As find the individual *Error values.
-func (l ErrorList) Unwrap() []error {
-	errs := make([]error, len(l))
-	for i, e := range l {
-		errs[i] = e
-	}
-	return errs
-}
+type ErrorList = experiments.ErrorList
 
 // errs collects problems so that one read reports all of them.
 type errs struct {
