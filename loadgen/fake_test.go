@@ -114,8 +114,9 @@ var errFake = errors.New("fake failure")
 // behaviour is how a fake server answers.
 type behaviour struct {
 	delay     time.Duration
-	failEvery int  // fail every n-th request; 0: never
-	never     bool // never complete: a dead server
+	delayOf   func(n int64) time.Duration // if set, the delay of the n-th call, in place of delay
+	failEvery int                         // fail every n-th request; 0: never
+	never     bool                        // never complete: a dead server
 }
 
 // fakeCaller is a server simulated on a fake clock. It tracks how many of its
@@ -152,7 +153,11 @@ func (f *fakeCaller) Call(payload []byte, done func(error)) {
 	if f.failEvery > 0 && n%int64(f.failEvery) == 0 {
 		err = errFake
 	}
-	f.clk.AfterFunc(f.delay, func() {
+	delay := f.delay
+	if f.delayOf != nil {
+		delay = f.delayOf(n)
+	}
+	f.clk.AfterFunc(delay, func() {
 		f.inFlight.Add(-1) // before done, which may start the next request
 		done(err)
 	})

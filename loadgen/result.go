@@ -61,21 +61,58 @@ type Summary struct {
 	Max   float64 `json:"max"`
 }
 
-// Summarize condenses h.
+// Summarize condenses h; its percentiles are ValueAtPercentile's.
 func Summarize(h *hdrhistogram.Histogram) Summary {
 	if h == nil || h.TotalCount() == 0 {
 		return Summary{}
 	}
-	q := h.ValueAtPercentiles([]float64{50, 90, 99, 99.9})
 	return Summary{
 		Count: uint64(h.TotalCount()),
 		Mean:  h.Mean(),
-		P50:   float64(q[50]),
-		P90:   float64(q[90]),
-		P99:   float64(q[99]),
-		P999:  float64(q[99.9]),
+		P50:   float64(ValueAtPercentile(h, 50)),
+		P90:   float64(ValueAtPercentile(h, 90)),
+		P99:   float64(ValueAtPercentile(h, 99)),
+		P999:  float64(ValueAtPercentile(h, 99.9)),
 		Max:   float64(h.Max()),
 	}
+}
+
+// Histogram is what loadgen reads of hdrhistogram-go's Histogram and
+// PackedHistogram.
+type Histogram interface {
+	TotalCount() int64
+	ValueAtPercentile(percentile float64) int64
+	Mean() float64
+	Max() int64
+}
+
+// ValueAtPercentile is the value at percentile p (0 to 100) of h as
+// HdrHistogram's reference implementations define it (Java's
+// AbstractHistogram.getValueAtPercentile since 2.1.10, and hdr-histogram-js):
+// the highest value equivalent to the one at rank ⌈p/100 × count⌉, at least
+// rank 1, so that at least p percent of the values are at or below it. It is
+// 0 for an empty histogram.
+//
+// hdrhistogram-go rounds the rank to the nearest instead, which gives the
+// value one rank lower whenever p/100 × count has a fraction under a half
+// (p99 of 1069 values: rank 1058 where HdrHistogram's readers take 1059).
+// So the rank is computed here as Java computes it, and the library is asked
+// for the percentile that its own rounding turns into exactly that rank.
+func ValueAtPercentile(h Histogram, p float64) int64 {
+	n := h.TotalCount()
+	if n == 0 {
+		return 0
+	}
+	if p <= 0 {
+		return h.ValueAtPercentile(0) // the lowest value equivalent to the smallest, as in Java
+	}
+	// Java takes one ulp off the percentile so that a product that should be
+	// a whole number does not round up past it.
+	req := min(math.Nextafter(p, math.Inf(-1)), 100)
+	rank := min(max(int64(math.Ceil(req*float64(n)/100)), 1), n)
+	// The library's rank is ⌊q/100 × n + ½⌋; for q = 100 × rank / n that
+	// is rank + ½ up to rounding far smaller than ½, hence exactly rank.
+	return h.ValueAtPercentile(100 * float64(rank) / float64(n))
 }
 
 // Summary condenses the corrected latency of the measure phase.
@@ -137,13 +174,21 @@ func (r *Result) second(i int, runEnd int64) Second {
 	if s.Length > 0 {
 		s.Throughput = float64(sl.completed) / s.Length
 	}
-	if h := sl.latency; h.TotalCount() > 0 {
-		q := h.ValueAtPercentilesSlice([]float64{50, 90, 99})
-		s.Mean = h.Mean()
-		s.P50, s.P90, s.P99 = float64(q[0]), float64(q[1]), float64(q[2])
-		s.Max = float64(h.Max())
-	}
+	s.SetLatency(sl.latency)
 	return s
+}
+
+// SetLatency sets s's latency figures from the slot's corrected histogram h;
+// an empty h leaves them zero.
+func (s *Second) SetLatency(h Histogram) {
+	if h.TotalCount() == 0 {
+		return
+	}
+	s.Mean = h.Mean()
+	s.P50 = float64(ValueAtPercentile(h, 50))
+	s.P90 = float64(ValueAtPercentile(h, 90))
+	s.P99 = float64(ValueAtPercentile(h, 99))
+	s.Max = float64(h.Max())
 }
 
 // Tags of the interval histograms in the log written by WriteHlog.

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/replbench/replbench/internal/hdrjs"
 )
 
 func TestHlogRoundTrip(t *testing.T) {
@@ -94,5 +98,51 @@ func TestPhaseJSON(t *testing.T) {
 	var p Phase
 	if err := p.UnmarshalText([]byte("lukewarm")); err == nil {
 		t.Error("an unknown phase name was accepted")
+	}
+}
+
+// TestPercentilesMatchHdrHistogram reads the latency log a run writes with
+// HdrHistogram's JavaScript implementation and wants the summary the run
+// reports (what summary.csv and summary.json hold) to agree exactly.
+func TestPercentilesMatchHdrHistogram(t *testing.T) {
+	hdrjs.Need(t)
+	var res *Result
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock()
+		// Latencies from 100 µs to 9.1 ms in steps of 9 µs, wider than the
+		// histogram's buckets there, so neighbouring ranks hold different
+		// values. About 1070 measured requests put 0.99 × count a little
+		// above a whole rank, where rounding the rank to the nearest and
+		// rounding it up differ.
+		f := &fakeCaller{clk: clk, behaviour: behaviour{delayOf: func(n int64) time.Duration {
+			return time.Duration(100+n*7919%1000*9) * time.Microsecond
+		}}}
+		cfg := Config{Mode: Open, Rate: 535, Warmup: 300 * time.Millisecond, Duration: 2 * time.Second, Cooldown: 300 * time.Millisecond}
+		var err error
+		if res, err = runFake(t, context.Background(), clk, []Caller{f}, cfg); err != nil {
+			t.Fatal(err)
+		}
+	})
+	path := filepath.Join(t.TempDir(), "latency.hlog")
+	var buf bytes.Buffer
+	if err := res.WriteHlog(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The fixture must be one where the definitions differ, or the test
+	// would pass whatever the definition.
+	if n := res.Latency.TotalCount(); res.Latency.ValueAtPercentile(99) == ValueAtPercentile(res.Latency, 99) {
+		t.Fatalf("with %d measured requests, rounding p99's rank to nearest and up give the same value; choose another rate", n)
+	}
+	got := hdrjs.Read(t, path, "measure", "measure"+UncorrectedSuffix)
+	for i, h := range []*hdrhistogram.Histogram{res.Latency, res.Uncorrected} {
+		s := Summarize(h)
+		ours := hdrjs.Summary{Tag: got[i].Tag, Intervals: got[i].Intervals, Count: int64(s.Count),
+			P50: int64(s.P50), P90: int64(s.P90), P99: int64(s.P99), P999: int64(s.P999), Max: int64(s.Max)}
+		if ours != got[i] {
+			t.Errorf("replbench:       %v\nhdr-histogram-js: %v", ours, got[i])
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/big"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -198,7 +200,7 @@ func TestOpenLoopStall(t *testing.T) {
 		}{
 			{"uncorrected p90", unc.P90, 1000},
 			{"uncorrected max", unc.Max, 501000}, // the call that blocked
-			{"corrected p90", cor.P90, 301000},   // 90% of 1999: 300 into the stalled 500
+			{"corrected p90", cor.P90, 302000},   // rank ⌈0.9 × 1999⌉ = 1800: the 301st smallest of the stalled 500, 2 + 300 ms
 			{"corrected max", cor.Max, 501000},
 		}
 		for _, c := range checks {
@@ -323,5 +325,41 @@ func TestSummarize(t *testing.T) {
 	}
 	if got := Summarize(newHistogram()); got != (Summary{}) {
 		t.Errorf("Summarize(empty) = %+v, want zero", got)
+	}
+}
+
+// TestValueAtPercentileRank checks ValueAtPercentile against the definition
+// in exact arithmetic: with the values 1 to n recorded once each (small
+// enough to have a bucket each), the value at percentile p is the rank
+// ⌈p/100 × n⌉, at least 1.
+func TestValueAtPercentileRank(t *testing.T) {
+	percentiles := []string{"0.1", "25", "33.3", "50", "90", "99", "99.9", "99.99", "100"}
+	h, packed := newHistogram(), newPacked()
+	for n := int64(1); n <= 1500; n++ {
+		if err := h.RecordValue(n); err != nil {
+			t.Fatal(err)
+		}
+		if err := packed.RecordValue(n); err != nil {
+			t.Fatal(err)
+		}
+		for _, ps := range percentiles {
+			p, _ := strconv.ParseFloat(ps, 64)
+			exact, _ := new(big.Rat).SetString(ps)
+			exact.Mul(exact, big.NewRat(n, 100))
+			want := new(big.Int).Quo(exact.Num(), exact.Denom()).Int64() // floor
+			if !exact.IsInt() {
+				want++
+			}
+			want = max(want, 1)
+			if got := ValueAtPercentile(h, p); got != want {
+				t.Fatalf("p%s of 1..%d = %d, want %d", ps, n, got, want)
+			}
+			if got := ValueAtPercentile(packed, p); got != want {
+				t.Fatalf("packed: p%s of 1..%d = %d, want %d", ps, n, got, want)
+			}
+		}
+	}
+	if got := ValueAtPercentile(newHistogram(), 99); got != 0 {
+		t.Errorf("p99 of an empty histogram = %d, want 0", got)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/replbench/replbench/clients"
 	"github.com/replbench/replbench/internal/cli"
 	"github.com/replbench/replbench/internal/cluster"
+	"github.com/replbench/replbench/internal/hdrjs"
 	"github.com/replbench/replbench/keys"
 )
 
@@ -130,6 +131,24 @@ sweep:
 			}
 		}
 	}
+	// HdrHistogram's own reader finds in each latency.hlog the figures of
+	// summary.csv's row.
+	t.Run("hdr-histogram-js", func(t *testing.T) {
+		hdrjs.Need(t)
+		for _, r := range rows {
+			dir, _ := filepath.Glob(filepath.Join(run[0], "points", fmt.Sprintf("p%03d-*", int(num(t, r, "point"))), "rep-"+r["repeat"]))
+			if len(dir) != 1 {
+				t.Fatalf("point %s repeat %s: directories %v", r["point"], r["repeat"], dir)
+			}
+			js := hdrjs.Read(t, filepath.Join(dir[0], "latency.hlog"), "measure")[0]
+			ours := hdrjs.Summary{Tag: js.Tag, Intervals: js.Intervals, Count: int64(num(t, r, "completed")),
+				P50: int64(num(t, r, "p50_us")), P90: int64(num(t, r, "p90_us")), P99: int64(num(t, r, "p99_us")),
+				P999: int64(num(t, r, "p999_us")), Max: int64(num(t, r, "max_us"))}
+			if ours != js {
+				t.Errorf("summary.csv:      %v\nhdr-histogram-js: %v", ours, js)
+			}
+		}
+	})
 	assertNoChildren(t)
 }
 

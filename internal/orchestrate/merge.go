@@ -198,12 +198,7 @@ func mergeLatencyLogs(w io.Writer, out string, dirs []string, reps []*node.Clien
 			sec.Errors += s.Errors
 			sec.Throughput += s.Throughput
 		}
-		if lat.TotalCount() > 0 {
-			q := lat.ValueAtPercentilesSlice([]float64{50, 90, 99})
-			sec.Mean = lat.Mean()
-			sec.P50, sec.P90, sec.P99 = float64(q[0]), float64(q[1]), float64(q[2])
-			sec.Max = float64(lat.Max())
-		}
+		sec.SetLatency(lat)
 		m.Timeline = append(m.Timeline, sec)
 
 		from := startMs + int64(math.Round(sec.T*1000))

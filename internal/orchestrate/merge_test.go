@@ -19,6 +19,7 @@ import (
 
 	"github.com/replbench/replbench/analysis"
 	"github.com/replbench/replbench/clients"
+	"github.com/replbench/replbench/internal/hdrjs"
 	"github.com/replbench/replbench/internal/node"
 	"github.com/replbench/replbench/loadgen"
 )
@@ -204,6 +205,19 @@ func TestMergeClientRuns(t *testing.T) {
 	if !reflect.DeepEqual(got.tags, tags) {
 		t.Errorf("interval tags %v, want %v", got.tags, tags)
 	}
+
+	// HdrHistogram's own reader finds in the merged log what the report says.
+	t.Run("hdr-histogram-js", func(t *testing.T) {
+		hdrjs.Need(t)
+		js := hdrjs.Read(t, out, "measure", "measure"+loadgen.UncorrectedSuffix)
+		for i, s := range []loadgen.Summary{m.Latency, m.Uncorrected} {
+			ours := hdrjs.Summary{Tag: js[i].Tag, Intervals: js[i].Intervals, Count: int64(s.Count), P50: int64(s.P50),
+				P90: int64(s.P90), P99: int64(s.P99), P999: int64(s.P999), Max: int64(s.Max)}
+			if ours != js[i] {
+				t.Errorf("replbench:       %v\nhdr-histogram-js: %v", ours, js[i])
+			}
+		}
+	})
 }
 
 type hlogText struct{ header, tags []string }
