@@ -176,6 +176,7 @@ func (d *drawing) lineFigure(s experiments.Figure) *figure {
 		pl := newPanel(xLabel, axisLabel(ym.Name, yunit))
 		var xs, yv []float64
 		var legend []legendEntry
+		labels := &pointLabels{style: textStyle(regular, 8, noteColor)}
 		for _, c := range cs {
 			lk := lookFor(colours[c.group], c.run)
 			var xys plotter.XYs
@@ -226,16 +227,22 @@ func (d *drawing) lineFigure(s experiments.Figure) *figure {
 			}
 			pl.Add(line, pts)
 			drawn++
+			labels.curves = append(labels.curves, xys)
 			if xIsMetric {
-				d.labelLoad(pl, c, xys, ym, xm)
+				labels.labels = append(labels.labels, d.loadLabels(c, xys, ym, xm)...)
 			}
 			if c.label != "" {
 				legend = append(legend, legendEntry{c.label, []plot.Thumbnailer{line, pts}})
 			}
 		}
+		if len(labels.labels) > 0 {
+			pl.Add(labels)
+		}
 		axisRange(&pl.Y, yv, true)
 		if xIsMetric {
-			axisRange(&pl.X, xs, true)
+			// The measured range, not from zero: the curves' shape is what
+			// the figure shows, and zero would leave most of it empty.
+			axisRange(&pl.X, xs, false)
 		} else {
 			axis.apply(&pl.X)
 		}
@@ -251,30 +258,20 @@ func (d *drawing) lineFigure(s experiments.Figure) *figure {
 	return f
 }
 
-// labelLoad writes the load key's value next to each point of a curve
-// over a metric, so that the reader sees where along the load it is.
-func (d *drawing) labelLoad(pl *plot.Plot, c *curve, xys plotter.XYs, ym, xm Metric) {
+// loadLabels labels each point of a curve over a metric with its value of
+// the load key, so that the reader sees where along the load it is.
+func (d *drawing) loadLabels(c *curve, xys plotter.XYs, ym, xm Metric) []pointLabel {
 	key := d.runs[c.run].orderKey()
 	if key == "" {
-		return
+		return nil
 	}
-	var labels []string
-	i := 0
+	var labels []pointLabel
 	for _, p := range c.points {
-		if i < len(xys) && !math.IsNaN(p.Stat(ym).Mean) && !math.IsNaN(p.Stat(xm).Mean) {
-			labels = append(labels, p.Values[key])
-			i++
+		if i := len(labels); i < len(xys) && !math.IsNaN(p.Stat(ym).Mean) && !math.IsNaN(p.Stat(xm).Mean) {
+			labels = append(labels, pointLabel{xys[i], p.Values[key]})
 		}
 	}
-	l, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
-	if err != nil {
-		return
-	}
-	for i := range l.TextStyle {
-		l.TextStyle[i] = textStyle(regular, 8, noteColor)
-	}
-	l.Offset = vg.Point{X: vg.Points(5), Y: vg.Points(4)}
-	pl.Add(l)
+	return labels
 }
 
 // ninesTicks labels a log axis of 1/(1-p) with the percentile p.
@@ -593,8 +590,17 @@ func (d *drawing) replicaBars(r *Run, prefix string, cpu bool) *figure {
 	return f
 }
 
+// minSlot is the shortest timeline slot, in seconds, that the timeline
+// figure draws. A shorter one holds too few completions for a rate or
+// percentiles to mean anything, yet would be drawn like a full second: such
+// as the drain after the cool-down, which results written before the drain
+// went into the cool-down's last slot have as a slot of its own, a few
+// milliseconds long, with the slowest stragglers' latencies.
+const minSlot = 0.1
+
 // timeline draws a point's throughput, latency and replica RSS over time,
-// every repeat, with the phases of the load marked.
+// every repeat, with the phases of the load marked; slots shorter than
+// minSlot are left out.
 func (d *drawing) timeline(r *Run, p *Point, prefix string) *figure {
 	type rep struct {
 		n     int
@@ -606,6 +612,7 @@ func (d *drawing) timeline(r *Run, p *Point, prefix string) *figure {
 		if err != nil {
 			d.problem(err)
 		}
+		slots = slices.DeleteFunc(slots, func(s Slot) bool { return s.Length < minSlot })
 		if len(slots) > 0 {
 			reps = append(reps, rep{rp.N, slots})
 		}
@@ -674,6 +681,7 @@ func (d *drawing) timeline(r *Run, p *Point, prefix string) *figure {
 	tys = append(tys, 0)
 	axisRange(&tp.Y, tys, true)
 	tp.Y.Scale, tp.Y.Tick.Marker, tp.Y.Min = plot.LinearScale{}, numberTicks{}, 0
+	tp.Y.Max /= 1 - phaseHeadroom // room for the phase names above the data
 
 	// Latency: p50 solid, p99 dashed.
 	largest := 0.0

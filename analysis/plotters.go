@@ -6,6 +6,7 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
@@ -96,7 +97,8 @@ type phaseMark struct {
 	label string
 }
 
-// phaseMarks draws a dashed line at each phase's start with its name.
+// phaseMarks draws a dashed line at each phase's start with its name at the
+// top, in the headroom phaseHeadroom leaves above the data.
 type phaseMarks []phaseMark
 
 func (m phaseMarks) Plot(c draw.Canvas, p *plot.Plot) {
@@ -110,9 +112,18 @@ func (m phaseMarks) Plot(c draw.Canvas, p *plot.Plot) {
 		}
 		x := trX(mk.t)
 		c.StrokeLine2(line, x, c.Min.Y, x, c.Max.Y)
-		c.FillText(sty, vg.Point{X: x + vg.Points(2), Y: c.Max.Y - vg.Points(1)}, mk.label)
+		// Right of the line, or left of it where the panel ends first.
+		at := vg.Point{X: x + vg.Points(2), Y: c.Max.Y - vg.Points(1)}
+		if at.X+sty.Width(mk.label) > c.Max.X {
+			at.X = x - vg.Points(2) - sty.Width(mk.label)
+		}
+		c.FillText(sty, at, mk.label)
 	}
 }
+
+// phaseHeadroom is the share of a panel's height kept free of data at the
+// top for the phase names.
+const phaseHeadroom = 0.12
 
 // unlabelled returns the marks without their names, for panels below the first.
 func (m phaseMarks) unlabelled() phaseMarks {
@@ -129,4 +140,92 @@ type lineThumb draw.LineStyle
 func (l lineThumb) Thumbnail(c *draw.Canvas) {
 	y := c.Center().Y
 	c.StrokeLine2(draw.LineStyle(l), c.Min.X, y, c.Max.X, y)
+}
+
+// pointLabel is a short text to write next to the point at xy.
+type pointLabel struct {
+	xy   plotter.XY
+	text string
+}
+
+// pointLabels writes each label beside its point, at the first of a few
+// places around it that covers neither a label already written nor any
+// point or line of the panel, so that curves whose points lie close
+// together do not write their labels over each other.
+type pointLabels struct {
+	labels []pointLabel
+	curves []plotter.XYs // every curve drawn in the panel
+	style  text.Style
+}
+
+func (l *pointLabels) Plot(c draw.Canvas, p *plot.Plot) {
+	sty := l.style
+	sty.XAlign, sty.YAlign = draw.XLeft, draw.YBottom
+	for i, r := range l.place(c, p) {
+		c.FillText(sty, r.Min, l.labels[i].text)
+	}
+}
+
+// place returns where each label goes on c.
+func (l *pointLabels) place(c draw.Canvas, p *plot.Plot) []vg.Rectangle {
+	trX, trY := p.Transforms(&c)
+	g := vg.Points(4)    // half the side of the box kept free around a point
+	step := vg.Points(3) // spacing of the small boxes kept free along a line
+	box := func(x, y, half vg.Length) vg.Rectangle {
+		return vg.Rectangle{Min: vg.Point{X: x - half, Y: y - half}, Max: vg.Point{X: x + half, Y: y + half}}
+	}
+	var taken, placed []vg.Rectangle
+	for _, xys := range l.curves {
+		for i, pt := range xys {
+			x, y := trX(pt.X), trY(pt.Y)
+			taken = append(taken, box(x, y, g))
+			if i == 0 {
+				continue
+			}
+			x0, y0 := trX(xys[i-1].X), trY(xys[i-1].Y)
+			n := int(math.Hypot(float64(x-x0), float64(y-y0)) / float64(step))
+			for k := 1; k < n; k++ {
+				f := vg.Length(k) / vg.Length(n)
+				taken = append(taken, box(x0+(x-x0)*f, y0+(y-y0)*f, vg.Points(1)))
+			}
+		}
+	}
+	for _, lb := range l.labels {
+		x, y := trX(lb.xy.X), trY(lb.xy.Y)
+		w, h := l.style.Width(lb.text), l.style.Height(lb.text)
+		// Right above, right below, left above, left below, then straight
+		// above, below, right and left.
+		corners := []vg.Point{
+			{X: x + g, Y: y + g}, {X: x + g, Y: y - g - h},
+			{X: x - g - w, Y: y + g}, {X: x - g - w, Y: y - g - h},
+			{X: x - w/2, Y: y + g}, {X: x - w/2, Y: y - g - h},
+			{X: x + g, Y: y - h/2}, {X: x - g - w, Y: y - h/2},
+		}
+		best := corners[0]
+		for _, at := range corners {
+			r := vg.Rectangle{Min: at, Max: vg.Point{X: at.X + w, Y: at.Y + h}}
+			if r.Min.X < c.Min.X || r.Max.X > c.Max.X || r.Min.Y < c.Min.Y || r.Max.Y > c.Max.Y {
+				continue
+			}
+			free := true
+			for _, t := range taken {
+				if overlaps(r, t) {
+					free = false
+					break
+				}
+			}
+			if free {
+				best = at
+				break
+			}
+		}
+		r := vg.Rectangle{Min: best, Max: vg.Point{X: best.X + w, Y: best.Y + h}}
+		taken = append(taken, r)
+		placed = append(placed, r)
+	}
+	return placed
+}
+
+func overlaps(a, b vg.Rectangle) bool {
+	return a.Min.X < b.Max.X && b.Min.X < a.Max.X && a.Min.Y < b.Max.Y && b.Min.Y < a.Max.Y
 }

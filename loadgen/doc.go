@@ -12,7 +12,7 @@
 // A run issues requests for Warmup+Duration+Cooldown, then waits up to Grace
 // for requests still in flight. A completion belongs to the phase in which it
 // completed; completions after the cool-down (while draining) belong to the
-// cool-down. Only the measure phase feeds Result.Latency, Result.Uncorrected,
+// cool-down, and to its last timeline slot, which ends when the run does. Only the measure phase feeds Result.Latency, Result.Uncorrected,
 // Result.Completed, Result.Errors and Result.Throughput.
 //
 // # Coordinated omission

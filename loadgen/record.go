@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -66,21 +67,25 @@ func (p *Phase) UnmarshalText(b []byte) error {
 // layout maps a time since the start of a run to its phase and its timeline
 // slot. Slots are one second long and aligned to phase starts, so no slot
 // straddles two phases; the last slot of a phase may be shorter. The
-// cool-down has no end: it also holds the drain after issuing stops.
+// cool-down has no end: its last slot also holds the drain after issuing
+// stops and ends when the run does, so that the stragglers of the drain are
+// not a slot of their own, a few milliseconds long, whose rate and
+// percentiles would stand for a second of load.
 type layout struct {
-	warmup, measure   int64 // phase lengths in nanoseconds
-	nWarmup, nMeasure int   // slots per phase
+	warmup, measure             int64 // phase lengths in nanoseconds
+	nWarmup, nMeasure, nCooling int   // slots per phase; the cool-down has at least one
 }
 
 const slotLength = int64(time.Second)
 
-func newLayout(warmup, measure time.Duration) layout {
+func newLayout(warmup, measure, cooldown time.Duration) layout {
 	ceil := func(d time.Duration) int { return int((int64(d) + slotLength - 1) / slotLength) }
 	return layout{
 		warmup:   int64(warmup),
 		measure:  int64(measure),
 		nWarmup:  ceil(warmup),
 		nMeasure: ceil(measure),
+		nCooling: max(ceil(cooldown), 1),
 	}
 }
 
@@ -104,11 +109,12 @@ func (l layout) locate(t int64) (int, Phase) {
 	case Measure:
 		return l.nWarmup + int((t-l.warmup)/slotLength), p
 	default:
-		return l.nWarmup + l.nMeasure + int((t-l.warmup-l.measure)/slotLength), p
+		return l.nWarmup + l.nMeasure + min(int((t-l.warmup-l.measure)/slotLength), l.nCooling-1), p
 	}
 }
 
-// span returns the bounds and phase of slot i.
+// span returns the bounds and phase of slot i; the last slot ends at
+// math.MaxInt64, that is when the run ends.
 func (l layout) span(i int) (start, end int64, p Phase) {
 	switch {
 	case i < l.nWarmup:
@@ -118,7 +124,11 @@ func (l layout) span(i int) (start, end int64, p Phase) {
 		start = l.warmup + int64(i-l.nWarmup)*slotLength
 		return start, min(start+slotLength, l.warmup+l.measure), Measure
 	default:
-		start = l.warmup + l.measure + int64(i-l.nWarmup-l.nMeasure)*slotLength
+		j := i - l.nWarmup - l.nMeasure
+		start = l.warmup + l.measure + int64(j)*slotLength
+		if j >= l.nCooling-1 {
+			return start, math.MaxInt64, Cooldown
+		}
 		return start, start + slotLength, Cooldown
 	}
 }

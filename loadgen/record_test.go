@@ -35,7 +35,7 @@ func TestConstantPacer(t *testing.T) {
 
 func TestLayout(t *testing.T) {
 	const s = time.Second
-	l := newLayout(2500*time.Millisecond, 2*s)
+	l := newLayout(2500*time.Millisecond, 2*s, 1500*time.Millisecond)
 	locate := []struct {
 		t     time.Duration
 		slot  int
@@ -49,7 +49,10 @@ func TestLayout(t *testing.T) {
 		{3500 * time.Millisecond, 4, Measure},
 		{4499 * time.Millisecond, 4, Measure},
 		{4500 * time.Millisecond, 5, Cooldown},
-		{10 * s, 10, Cooldown},
+		{5499 * time.Millisecond, 5, Cooldown},
+		{5500 * time.Millisecond, 6, Cooldown},
+		{6 * s, 6, Cooldown}, // the drain: in the cool-down's last slot
+		{10 * s, 6, Cooldown},
 	}
 	for _, tt := range locate {
 		if slot, p := l.locate(int64(tt.t)); slot != tt.slot || p != tt.phase {
@@ -65,7 +68,8 @@ func TestLayout(t *testing.T) {
 		{2, 2 * s, 2500 * time.Millisecond, Warmup},
 		{3, 2500 * time.Millisecond, 3500 * time.Millisecond, Measure},
 		{4, 3500 * time.Millisecond, 4500 * time.Millisecond, Measure},
-		{6, 5500 * time.Millisecond, 6500 * time.Millisecond, Cooldown},
+		{5, 4500 * time.Millisecond, 5500 * time.Millisecond, Cooldown},
+		{6, 5500 * time.Millisecond, math.MaxInt64, Cooldown}, // ends with the run
 	}
 	for _, tt := range spans {
 		start, end, p := l.span(tt.slot)
@@ -73,6 +77,18 @@ func TestLayout(t *testing.T) {
 			t.Errorf("span(%d) = %v..%v %v; want %v..%v %v", tt.slot,
 				time.Duration(start), time.Duration(end), p, tt.start, tt.end, tt.phase)
 		}
+	}
+}
+
+// Without a cool-down, the drain still has a slot of its own, in the
+// cool-down phase, ending with the run.
+func TestLayoutNoCooldown(t *testing.T) {
+	l := newLayout(time.Second, time.Second, 0)
+	if slot, p := l.locate(int64(5 * time.Second)); slot != 2 || p != Cooldown {
+		t.Errorf("locate(5s) = %d, %v; want 2, cooldown", slot, p)
+	}
+	if start, end, p := l.span(2); start != int64(2*time.Second) || end != math.MaxInt64 || p != Cooldown {
+		t.Errorf("span(2) = %v..%d %v; want 2s..MaxInt64 cooldown", time.Duration(start), end, p)
 	}
 }
 

@@ -60,7 +60,7 @@ type runner struct {
 }
 
 func newRunner(callers []Caller, cfg Config) *runner {
-	lay := newLayout(cfg.Warmup, cfg.Duration)
+	lay := newLayout(cfg.Warmup, cfg.Duration, cfg.Cooldown)
 	r := &runner{
 		cfg:  cfg,
 		clk:  cfg.Clock,

@@ -363,3 +363,35 @@ func TestValueAtPercentileRank(t *testing.T) {
 		t.Errorf("p99 of an empty histogram = %d, want 0", got)
 	}
 }
+
+// The drain after the cool-down, the replies to requests still in flight
+// when issuing stops, belongs to the cool-down's last slot: no slot a few
+// milliseconds long, whose rate and percentiles rest on a handful of
+// stragglers, ends the timeline, and none is empty.
+func TestTimelineEndsWithDrain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock()
+		_, cs := fakeCallers(4, func() *fakeCaller { return &fakeCaller{clk: clk, behaviour: behaviour{delay: 70 * time.Millisecond}} })
+		cfg := Config{Mode: Closed, Outstanding: 1, Warmup: time.Second, Duration: time.Second, Cooldown: time.Second}
+		res, err := runFake(t, context.Background(), clk, cs, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tl := res.Timeline
+		if len(tl) != 3 {
+			t.Fatalf("%d slots, want 3 (warm-up, measure, cool-down with the drain): %+v", len(tl), tl)
+		}
+		last := tl[2]
+		el := res.End.Sub(res.Start).Seconds()
+		if last.Phase != "cooldown" || last.T != 2 || math.Abs(last.T+last.Length-el) > 1e-9 || last.Length <= 1 {
+			t.Errorf("last slot %+v, want the cool-down from 2s to the run's end at %gs", last, el)
+		}
+		var ops uint64
+		for _, s := range tl {
+			ops += s.Ops
+		}
+		if want := res.Phases[Warmup].Completed + res.Phases[Measure].Completed + res.Phases[Cooldown].Completed; ops != want {
+			t.Errorf("slots hold %d completions, the phases %d", ops, want)
+		}
+	})
+}
