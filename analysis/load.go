@@ -380,8 +380,9 @@ func (r *Run) parseRow(rec []string, col map[string]int, keys []string, where st
 
 // pointJSON is what the analysis needs of a repeat's summary.json.
 type pointJSON struct {
+	Version    int     `json:"version"` // 2 and on: repeat counts from 1
 	Point      int     `json:"point"`
-	Repeat     int     `json:"repeat"` // from 0
+	Repeat     int     `json:"repeat"` // from 0 in files without a version
 	Label      string  `json:"label"`
 	Throughput float64 `json:"throughput"`
 	Completed  float64 `json:"completed"`
@@ -433,8 +434,12 @@ func (r *Run) loadSummaryJSON(points map[int]*expandedPoint) []row {
 			r.problem("%s: not valid JSON: %v", name, err)
 			continue
 		}
+		n := pj.Repeat
+		if pj.Version < 2 {
+			n++
+		}
 		rep := &Repeat{
-			N: pj.Repeat + 1, Throughput: pj.Throughput, Completed: pj.Completed, Errors: pj.Errors,
+			N: n, Throughput: pj.Throughput, Completed: pj.Completed, Errors: pj.Errors,
 			Latency: Latency(pj.Latency), PeakRSSMax: math.NaN(), CPUTotal: 0,
 		}
 		noLatency(rep)

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"encoding/json"
 	"io/fs"
 	"math"
 	"os"
@@ -253,6 +254,51 @@ func TestCanonicalColumn(t *testing.T) {
 	} {
 		if got := canonicalColumn(in); got != want {
 			t.Errorf("canonicalColumn(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// summary.json counts repeats from 1 since version 2 and from 0 before;
+// the repeats read from either are the same.
+func TestSummaryJSONVersions(t *testing.T) {
+	dir := copyFixture(t)
+	if err := os.Remove(filepath.Join(dir, "summary.csv")); err != nil {
+		t.Fatal(err)
+	}
+	old, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "points", "*", "rep-*", "summary.json"))
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		m["version"], m["repeat"] = 2, m["repeat"].(float64)+1
+		if data, err = json.Marshal(m); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(now.Points) != len(old.Points) || len(old.Points) == 0 {
+		t.Fatalf("%d points from version 2 files, %d from the older", len(now.Points), len(old.Points))
+	}
+	for i, p := range old.Points {
+		for k, rep := range p.Repeats {
+			if got := now.Points[i].Repeats[k]; got.N != rep.N || got.N != k+1 || got.Throughput != rep.Throughput {
+				t.Errorf("point %d: repeat %d (throughput %g) from version 2, %d (%g) from the older; want %d", i, got.N, got.Throughput, rep.N, rep.Throughput, k+1)
+			}
 		}
 	}
 }

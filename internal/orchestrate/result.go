@@ -52,7 +52,7 @@ func (u *ReplicaUsage) UnmarshalJSON(data []byte) error {
 // PointResult is a job's outcome, written as summary.json.
 type PointResult struct {
 	Point       int             `json:"point"`
-	Repeat      int             `json:"repeat"`
+	Repeat      int             `json:"repeat"` // from 0 here; from 1 in summary.json, as in rep-<k>
 	Label       string          `json:"label"`
 	Start       time.Time       `json:"start"`
 	End         time.Time       `json:"end"`
@@ -63,6 +63,41 @@ type PointResult struct {
 	Uncorrected loadgen.Summary `json:"uncorrected"` // µs
 	Replicas    []ReplicaUsage  `json:"replicas"`
 	Timeline    []TimelineRow   `json:"-"`
+}
+
+// summaryVersion is written in summary.json as "version". Version 2 counts
+// "repeat" from 1, as the rep-<k> directory and summary.csv do; files
+// without a version (before 2026-12-04) count it from 0.
+const summaryVersion = 2
+
+// MarshalJSON writes summary.json: the repeat counted from 1, and the
+// version that says so.
+func (r PointResult) MarshalJSON() ([]byte, error) {
+	type fields PointResult // without these methods
+	return json.Marshal(struct {
+		Version int `json:"version"`
+		fields
+		Repeat int `json:"repeat"`
+	}{summaryVersion, fields(r), r.Repeat + 1})
+}
+
+// UnmarshalJSON reads summary.json of any version.
+func (r *PointResult) UnmarshalJSON(data []byte) error {
+	type fields PointResult
+	var v struct {
+		Version int `json:"version"`
+		fields
+		Repeat int `json:"repeat"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*r = PointResult(v.fields)
+	r.Repeat = v.Repeat
+	if v.Version >= 2 {
+		r.Repeat--
+	}
+	return nil
 }
 
 // TimelineRow is one slot of the load generator's timeline (a second, or

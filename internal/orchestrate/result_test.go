@@ -85,3 +85,37 @@ func TestReplicaUsageReadsLegacyNames(t *testing.T) {
 		t.Error("accepted a string for peak_rss_mib")
 	}
 }
+
+// summary.json counts repeats from 1, as its rep-<k> directory does, and
+// --resume reads both that and the files that counted from 0.
+func TestSummaryJSONRepeat(t *testing.T) {
+	res := &PointResult{Point: 3, Repeat: 0, Label: "x=1", Completed: 7}
+	dir := t.TempDir()
+	path := dir + "/summary.json"
+	if err := node.WriteJSON(path, res); err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Version, Repeat int
+	}
+	if err := node.ReadJSON(path, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw.Repeat != 1 || raw.Version != summaryVersion {
+		t.Errorf("summary.json of the first repeat says repeat %d, version %d; want 1, %d", raw.Repeat, raw.Version, summaryVersion)
+	}
+	var back PointResult
+	if err := node.ReadJSON(path, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Point != 3 || back.Repeat != 0 || back.Label != "x=1" || back.Completed != 7 {
+		t.Errorf("read back %+v", back)
+	}
+	var old PointResult
+	if err := json.Unmarshal([]byte(`{"point":1,"repeat":2,"label":"y"}`), &old); err != nil {
+		t.Fatal(err)
+	}
+	if old.Repeat != 2 || old.Point != 1 {
+		t.Errorf("a summary.json without version (repeat from 0) read as repeat %d of point %d, want 2 of 1", old.Repeat, old.Point)
+	}
+}
