@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/replbench/replbench/internal/cluster"
+	"github.com/replbench/replbench/internal/transport"
 	"github.com/replbench/replbench/keys"
 	"github.com/replbench/replbench/msgdump"
 	"github.com/replbench/replbench/replicas"
@@ -88,18 +89,8 @@ listens, runs until SIGINT or SIGTERM, then writes its counters to --stats.`,
 			}
 			log.Info("stopped", "stats", r.Stats(), "transport", r.TransportStats())
 			if statsPath != "" {
-				var ms runtime.MemStats
-				runtime.ReadMemStats(&ms)
-				data, _ := json.MarshalIndent(struct {
-					Runtime   replicas.Stats `json:"runtime"`
-					Transport any            `json:"transport"`
-					Memory    any            `json:"go_memory"`
-				}{r.Stats(), r.TransportStats(), map[string]uint64{
-					"heap_inuse": ms.HeapInuse, "heap_sys": ms.HeapSys, "stack_sys": ms.StackSys,
-					"sys": ms.Sys, "num_gc": uint64(ms.NumGC), "total_alloc": ms.TotalAlloc,
-				}}, "", "  ")
-				if err := os.WriteFile(statsPath, append(data, '\n'), 0o644); err != nil {
-					return writeError(statsPath, err)
+				if err := writeStats(statsPath, r.Stats(), r.TransportStats()); err != nil {
+					return err
 				}
 			}
 			if runErr != nil {
@@ -148,4 +139,27 @@ func startCPUProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// writeStats writes a replica's counters to path as replica-<i>.stats.json:
+// its runtime's, its transport's and the Go runtime's memory figures, every
+// key in snake_case.
+func writeStats(path string, rs replicas.Stats, ts transport.Stats) error {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	data, err := json.MarshalIndent(struct {
+		Runtime   replicas.Stats    `json:"runtime"`
+		Transport transport.Stats   `json:"transport"`
+		Memory    map[string]uint64 `json:"go_memory"`
+	}{rs, ts, map[string]uint64{
+		"heap_inuse": ms.HeapInuse, "heap_sys": ms.HeapSys, "stack_sys": ms.StackSys,
+		"sys": ms.Sys, "num_gc": uint64(ms.NumGC), "total_alloc": ms.TotalAlloc,
+	}}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write stats: %w", err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return writeError(path, err)
+	}
+	return nil
 }

@@ -31,16 +31,18 @@ type Transport interface {
 
 // Stats counts what a transport did; rejected and dropped traffic is counted, never silent.
 type Stats struct {
-	FramesIn, FramesOut uint64
-	BytesIn, BytesOut   uint64
-	Flushes             uint64 // write syscalls: FramesOut/Flushes is the coalescing factor
-	HandshakesRejected  uint64 // peers that failed to prove their identity
-	HandshakeTimeouts   uint64 // inbound connections that did not complete the handshake in time (Config.HandshakeTimeout)
-	PreAuthRefused      uint64 // inbound connections closed unread: too many not yet authenticated (Config.MaxPreAuth, MaxPreAuthPerSource)
-	BadFrames           uint64 // oversized, truncated or wrong-version frames (connection closed)
-	QueueFull           uint64 // Send calls refused because the queue was full
-	Dropped             uint64 // frames the emulated link lost (Config.Link's Loss)
-	Reconnects          uint64
+	FramesIn           uint64 `json:"frames_in"`
+	FramesOut          uint64 `json:"frames_out"`
+	BytesIn            uint64 `json:"bytes_in"`
+	BytesOut           uint64 `json:"bytes_out"`
+	Flushes            uint64 `json:"flushes"`             // write syscalls: FramesOut/Flushes is the coalescing factor
+	HandshakesRejected uint64 `json:"handshakes_rejected"` // peers that failed to prove their identity
+	HandshakeTimeouts  uint64 `json:"handshake_timeouts"`  // inbound connections that did not complete the handshake in time (Config.HandshakeTimeout)
+	PreAuthRefused     uint64 `json:"pre_auth_refused"`    // inbound connections closed unread: too many not yet authenticated (Config.MaxPreAuth, MaxPreAuthPerSource)
+	BadFrames          uint64 `json:"bad_frames"`          // oversized, truncated or wrong-version frames (connection closed)
+	QueueFull          uint64 `json:"queue_full"`          // Send calls refused because the queue was full
+	Dropped            uint64 `json:"dropped"`             // frames the emulated link lost (Config.Link's Loss)
+	Reconnects         uint64 `json:"reconnects"`
 }
 
 var (
