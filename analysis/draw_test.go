@@ -278,3 +278,26 @@ func TestDrawOptions(t *testing.T) {
 		t.Error("ParseErrorBars accepted minmax")
 	}
 }
+
+// A run resumed with --resume names its sessions in summary.md.
+func TestSummaryNamesSessions(t *testing.T) {
+	dir := copyFixture(t)
+	meta := `{"spec":"fixture","git_commit":"aaaaaaaaaaaaaaaa","start":"2026-11-21T05:24:07Z","end":"2026-11-21T06:00:00Z","finished":true,` +
+		`"sessions":[{"start":"2026-11-21T05:24:07Z","end":"2026-11-21T05:30:00Z","git_commit":"aaaaaaaaaaaaaaaa"},` +
+		`{"start":"2026-11-21T05:50:00Z","end":"2026-11-21T06:00:00Z","git_commit":"bbbbbbbbbbbbbbbb","git_dirty":true}]}`
+	if err := os.WriteFile(filepath.Join(dir, "meta.json"), []byte(meta), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if _, err := Draw([]string{dir}, Options{Out: out, Formats: []string{"svg"}}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "summary.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "| sessions | 2, resumed with --resume: 2026-11-21 05:24:07 UTC (commit aaaaaaaaaaaa); 2026-11-21 05:50:00 UTC (commit bbbbbbbbbbbb (with uncommitted changes)) |"
+	if !strings.Contains(string(md), want) {
+		t.Errorf("summary.md lacks\n%s\n%s", want, md)
+	}
+}

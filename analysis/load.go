@@ -49,6 +49,12 @@ type Meta struct {
 	Start     time.Time `json:"start"`
 	End       time.Time `json:"end"`
 	Finished  bool      `json:"finished"`
+	Sessions  []struct {
+		Start     time.Time `json:"start"`
+		End       time.Time `json:"end"`
+		GitCommit string    `json:"git_commit"`
+		GitDirty  bool      `json:"git_dirty"`
+	} `json:"sessions"` // the run and each --resume of it
 }
 
 // Point is one point of the sweep with its finished repeats.

@@ -201,13 +201,16 @@ func writeMeta(b *strings.Builder, r *Run) {
 	if m.Start.IsZero() {
 		return
 	}
-	commit := m.GitCommit
-	if len(commit) > 12 {
-		commit = commit[:12]
+	short := func(commit string, dirty bool) string {
+		if len(commit) > 12 {
+			commit = commit[:12]
+		}
+		if dirty {
+			commit += " (with uncommitted changes)"
+		}
+		return commit
 	}
-	if m.GitDirty {
-		commit += " (with uncommitted changes)"
-	}
+	commit := short(m.GitCommit, m.GitDirty)
 	state := "finished"
 	if !m.Finished {
 		state = "stopped before every point ran"
@@ -219,6 +222,13 @@ func writeMeta(b *strings.Builder, r *Run) {
 	fmt.Fprintf(b, "| | |\n|---|---|\n")
 	fmt.Fprintf(b, "| started | %s UTC, %s%s |\n", m.Start.UTC().Format("2006-01-02 15:04:05"), state, took)
 	fmt.Fprintf(b, "| commit | %s |\n", commit)
+	if len(m.Sessions) > 1 {
+		var ss []string
+		for _, s := range m.Sessions {
+			ss = append(ss, fmt.Sprintf("%s UTC (commit %s)", s.Start.UTC().Format("2006-01-02 15:04:05"), short(s.GitCommit, s.GitDirty)))
+		}
+		fmt.Fprintf(b, "| sessions | %d, resumed with --resume: %s |\n", len(m.Sessions), strings.Join(ss, "; "))
+	}
 	fmt.Fprintf(b, "| replbench | %s, %s |\n", m.Version, m.GoVersion)
 	fmt.Fprintf(b, "| machine | %s, %d cores, host %s |\n", mdEscape(m.CPU), m.Cores, mdEscape(m.Hostname))
 	fmt.Fprintf(b, "| seed | %d |\n\n", m.Seed)

@@ -38,12 +38,11 @@ func TestInstalledBinaryRunsLeanReplicas(t *testing.T) {
 		}
 	}
 	spec := writeSpec(t, "name: installed\nprotocol: unreplicated\nduration: 900ms\nwarmup: 200ms\ncooldown: 100ms\n")
-	run := func(t *testing.T) (meta struct {
-		Binaries []struct {
-			Path, SHA256, Main, Commit, Origin string
-			Lean                               bool
-		}
-	}, stderr string) {
+	type binary struct {
+		Path, SHA256, Main, Commit, Origin string
+		Lean                               bool
+	}
+	run := func(t *testing.T) (b binary, stderr string) {
 		results := t.TempDir()
 		cmd := exec.Command(filepath.Join(bin, "replbench"), "run", spec, "--results", results)
 		cmd.Dir = t.TempDir() // no source tree here
@@ -65,13 +64,14 @@ func TestInstalledBinaryRunsLeanReplicas(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var meta struct{ Sessions []struct{ Binaries []binary } }
 		if err := json.Unmarshal(data, &meta); err != nil {
 			t.Fatal(err)
 		}
-		if len(meta.Binaries) != 1 {
-			t.Fatalf("meta.json records %d binaries, want 1:\n%s", len(meta.Binaries), data)
+		if len(meta.Sessions) != 1 || len(meta.Sessions[0].Binaries) != 1 {
+			t.Fatalf("meta.json records binaries %+v, want one session with one binary:\n%s", meta.Sessions, data)
 		}
-		return meta, errb.String()
+		return meta.Sessions[0].Binaries[0], errb.String()
 	}
 	sum := func(path string) string {
 		data, err := os.ReadFile(path)
@@ -81,8 +81,7 @@ func TestInstalledBinaryRunsLeanReplicas(t *testing.T) {
 		h := sha256.Sum256(data)
 		return hex.EncodeToString(h[:])
 	}
-	meta, stderr := run(t)
-	b := meta.Binaries[0]
+	b, stderr := run(t)
 	node := filepath.Join(bin, "replbench-node")
 	if b.Path != node || !b.Lean || b.Main != "github.com/replbench/replbench/cmd/replbench-node" || b.SHA256 != sum(node) {
 		t.Errorf("replicas ran %+v, want the lean %s with its hash", b, node)
@@ -97,8 +96,7 @@ func TestInstalledBinaryRunsLeanReplicas(t *testing.T) {
 	if err := os.Remove(node); err != nil {
 		t.Fatal(err)
 	}
-	meta, stderr = run(t)
-	b = meta.Binaries[0]
+	b, stderr = run(t)
 	if self := filepath.Join(bin, "replbench"); b.Path != self || b.Lean || b.SHA256 != sum(self) {
 		t.Errorf("without replbench-node replicas ran %+v, want %s, not lean", b, self)
 	}

@@ -59,7 +59,7 @@ func twoRuns(t *testing.T) (a, b loadRun) {
 	b = loadRun{dir: t.TempDir()}
 	synctest.Test(t, func(t *testing.T) {
 		a.res, a.rep = runLoad(t, time.Millisecond, 1, 300*time.Millisecond, 1)
-		b.res, b.rep = runLoad(t, 5*time.Millisecond, 4, time.Second, 2)
+		b.res, b.rep = runLoad(t, 5*time.Millisecond, 4, 1200*time.Millisecond, 2)
 	})
 	for _, r := range []loadRun{a, b} {
 		f, err := os.Create(filepath.Join(r.dir, latencyLogFile))

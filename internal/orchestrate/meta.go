@@ -1,14 +1,19 @@
 package orchestrate
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/replbench/replbench/experiments"
+	"github.com/replbench/replbench/internal/node"
 	"github.com/replbench/replbench/internal/procstat"
 )
 
@@ -26,11 +31,26 @@ type Meta struct {
 	Hostname  string    `json:"hostname"` // the machine replbench ran on
 	Hosts     []string  `json:"hosts"`    // where replicas and clients ran: "localhost", or "name address role" per host
 	Seed      uint64    `json:"seed"`
-	Command   []string  `json:"command"`
+	Command   []string  `json:"command"`            // the first session's
+	Start     time.Time `json:"start"`              // the first session's start
+	End       time.Time `json:"end,omitzero"`       // the last session's end
+	Finished  bool      `json:"finished"`           // every job has run
+	Sessions  []Session `json:"sessions,omitempty"` // the run and each --resume of it, in order
+}
+
+// Session is one invocation of 'replbench run' on a run directory: the
+// first, or a --resume.
+type Session struct {
 	Start     time.Time `json:"start"`
-	End       time.Time `json:"end,omitzero"`
-	Finished  bool      `json:"finished"`
-	// Binaries are what replicas and clients ran as, per platform.
+	End       time.Time `json:"end,omitzero"` // zero while it runs, or if it was killed
+	Command   []string  `json:"command"`
+	GitCommit string    `json:"git_commit"`
+	GitDirty  bool      `json:"git_dirty"`
+	Version   string    `json:"version"`
+	Hostname  string    `json:"hostname"`
+	Finished  bool      `json:"finished"` // every job had run when it ended
+	// Binaries are what replicas and clients ran as in this session, per
+	// platform.
 	Binaries []BinaryInfo `json:"binaries"`
 }
 
@@ -48,7 +68,56 @@ func newMeta(spec *experiments.Spec, command, hosts []string) *Meta {
 		Seed: spec.Seed, Command: command, Start: time.Now().UTC(),
 	}
 	m.GitCommit, m.GitDirty = gitCommit()
+	m.Sessions = []Session{m.session()}
 	return m
+}
+
+// session is m's top-level description as a session.
+func (m *Meta) session() Session {
+	return Session{Start: m.Start, End: m.End, Command: m.Command, GitCommit: m.GitCommit, GitDirty: m.GitDirty,
+		Version: m.Version, Hostname: m.Hostname, Finished: m.Finished}
+}
+
+// startMeta begins a session on the run directory dir: a new run's
+// meta.json, or with resume the run's own with this session added, so that
+// the run keeps its start and first command and every session is recorded.
+// A meta.json written before sessions were recorded becomes the first
+// session. Without a meta.json to resume, the run starts a new one.
+func startMeta(dir string, resume bool, spec *experiments.Spec, command, hosts []string) (*Meta, error) {
+	now := newMeta(spec, command, hosts)
+	if !resume {
+		return now, nil
+	}
+	path := filepath.Join(dir, "meta.json")
+	var m Meta
+	if err := node.ReadJSON(path, &m); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return now, nil
+		}
+		return nil, fmt.Errorf("--resume: %w (fix or remove it to resume)", err)
+	}
+	if len(m.Sessions) == 0 {
+		m.Sessions = []Session{m.session()}
+	}
+	m.Sessions = append(m.Sessions, now.Sessions[0])
+	m.Finished = false
+	return &m, nil
+}
+
+// binaries records in the current session what replicas and clients run
+// as, when used reports it.
+func (m *Meta) binaries(used func() []BinaryInfo) {
+	if n := len(m.Sessions); n > 0 && used != nil {
+		m.Sessions[n-1].Binaries = used()
+	}
+}
+
+// end records the end of the session begun by startMeta.
+func (m *Meta) end(finished bool) {
+	m.End, m.Finished = time.Now().UTC(), finished
+	if n := len(m.Sessions); n > 0 {
+		m.Sessions[n-1].End, m.Sessions[n-1].Finished = m.End, finished
+	}
 }
 
 // gitCommit prefers the revision stamped into the binary by the Go

@@ -97,10 +97,11 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if err := os.WriteFile(filepath.Join(dir, "expanded.yaml"), expanded, 0o644); err != nil {
 		return nil, err
 	}
-	meta := newMeta(opt.Spec, opt.Command, opt.Hosts)
-	if opt.NodeBinaries != nil {
-		meta.Binaries = opt.NodeBinaries()
+	meta, err := startMeta(dir, opt.Resume, opt.Spec, opt.Command, opt.Hosts)
+	if err != nil {
+		return nil, err
 	}
+	meta.binaries(opt.NodeBinaries)
 	if err := node.WriteJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
 		return nil, err
 	}
@@ -168,11 +169,8 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if err := writeCSV(filepath.Join(dir, "summary.csv"), summaryHeader(swept, maxReplicas), rows); err != nil {
 		return sum, errors.Join(runErr, err)
 	}
-	meta.End = time.Now().UTC()
-	meta.Finished = sum.Finished
-	if opt.NodeBinaries != nil { // remote platforms' binaries are built as their hosts are first used
-		meta.Binaries = opt.NodeBinaries()
-	}
+	meta.end(sum.Finished)
+	meta.binaries(opt.NodeBinaries) // remote platforms' binaries are built as their hosts are first used
 	if err := node.WriteJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
 		return sum, errors.Join(runErr, err)
 	}
