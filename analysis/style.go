@@ -95,6 +95,8 @@ func newPanel(xLabel, yLabel string) *plot.Plot {
 	p.Y.Tick.Label.YAlign = draw.YCenter
 	p.X.Tick.Label.XAlign = draw.XCenter
 	p.X.Tick.Label.YAlign = draw.YTop
+	p.Title.TextStyle = textStyle(regular, 10.5, color.Black)
+	p.Title.TextStyle.XAlign, p.Title.TextStyle.YAlign = draw.XCenter, draw.YTop
 	g := plotter.NewGrid()
 	g.Vertical = draw.LineStyle{Color: gridColor, Width: vg.Points(0.5)}
 	g.Horizontal = g.Vertical

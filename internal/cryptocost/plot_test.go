@@ -69,18 +69,6 @@ func TestPlotFormats(t *testing.T) {
 	}
 }
 
-func TestDecades(t *testing.T) {
-	var labels []string
-	for _, tk := range (decades{}).Ticks(0.5, 2e6) {
-		if tk.Label != "" {
-			labels = append(labels, tk.Label)
-		}
-	}
-	if got := strings.Join(labels, " "); got != "1 10 100 1k 10k 100k 1M" {
-		t.Errorf("labels %q", got)
-	}
-}
-
 func TestFormat(t *testing.T) {
 	for _, tt := range []struct {
 		got, want string
@@ -124,6 +112,39 @@ func TestParseSummary(t *testing.T) {
 	} {
 		if _, err := parseSummary(strings.NewReader(bad)); err == nil {
 			t.Errorf("accepted %q", bad)
+		}
+	}
+}
+
+// The plot is drawn by the figures' shared style: 7 in wide at 150 dpi,
+// 9.1 in high for three stacked panels, the same fonts (with the SVG
+// fallbacks analysis names), and every legend beside its panel.
+func TestPlotSharedStyle(t *testing.T) {
+	dir := t.TempDir()
+	png1, svg1 := filepath.Join(dir, "f.png"), filepath.Join(dir, "f.svg")
+	for _, p := range []string{png1, svg1} {
+		if err := Plot(p, testFigure(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(png1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 1050 || b.Dy() != 1365 {
+		t.Errorf("plot is %dx%d px, want 1050x1365 as analysis draws three panels", b.Dx(), b.Dy())
+	}
+	svg, err := os.ReadFile(svg1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Arimo", ">sign<", ">verify<", ">ed25519<", ">hmac<", "pbft: ceiling on one host"} {
+		if !bytes.Contains(svg, []byte(s)) {
+			t.Errorf("the SVG lacks %q", s)
 		}
 	}
 }
