@@ -212,10 +212,10 @@ func TestPlanRejects(t *testing.T) {
 func TestMessageSizes(t *testing.T) {
 	d := Deployment{Protocol: PBFT, Replicas: 4, Batch: 10, Payload: 100, Reply: 8, ReplicaScheme: keys.Ed25519, ClientScheme: keys.HMAC}
 	m := messageSizes(d)
-	sealedReq := 4 + 119 + 4*keys.MACSize + 2 // length field, signed bytes, hmac vector, its length
+	sealedReq := 4 + 127 + 4*keys.MACSize + 2 // length field, signed bytes, hmac vector, its length
 	batch := 4 + 10*(4+sealedReq)             // length, then each sealed request with its length
 	qc := 8 + 32 + 4 + 3*(4+4+46+64+2)        // view, block, and 2f+1 sealed ed25519 votes with lengths
-	want := sizes{request: 2 + 17 + 100, reply: 2 + 29 + 8, vote: 2 + 52, checkpoint: 2 + 44,
+	want := sizes{request: 2 + 25 + 100, reply: 2 + 37 + 8, vote: 2 + 52, checkpoint: 2 + 44,
 		prePrepare: 2 + 52 + batch, hsVote: 2 + 44, proposal: 2 + 44 + qc + batch}
 	if m != want {
 		t.Errorf("sizes %+v, want %+v", m, want)
