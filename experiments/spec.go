@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -181,17 +182,29 @@ func (s *Spec) F() int {
 
 // Load reads and validates the spec at path. Errors name path and line.
 func Load(path string) (*Spec, error) {
+	return LoadContext(context.Background(), path)
+}
+
+// LoadContext is Load that stops checking a large sweep's points as soon
+// as ctx ends.
+func LoadContext(ctx context.Context, path string) (*Spec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load spec: %w", err)
 	}
-	return Parse(path, data)
+	return ParseContext(ctx, path, data)
 }
 
 // Parse reads and validates a spec. name is the file name used in error
 // messages; its base name without .yaml is the spec's default name. Every
 // point of the sweep is checked too, so a spec that parses can run.
 func Parse(name string, data []byte) (*Spec, error) {
+	return ParseContext(context.Background(), name, data)
+}
+
+// ParseContext is Parse that stops checking a large sweep's points as soon
+// as ctx ends, with ctx's error.
+func ParseContext(ctx context.Context, name string, data []byte) (*Spec, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
@@ -218,7 +231,7 @@ func Parse(name string, data []byte) (*Spec, error) {
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	if _, err := s.Points(); err != nil {
+	if err := s.Check(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -1,8 +1,12 @@
 package experiments
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"iter"
 	"reflect"
 	"strings"
 
@@ -99,72 +103,162 @@ func (p Point) Dir() string {
 	return b.String()
 }
 
-// Points expands the sweep into its points: the cross product of the axes,
-// the first axis varying slowest, in the order axes are written in the spec
-// (sweep keys and zip groups alike). Each point is checked as a whole, so
-// errors that depend on several keys (replicas for a protocol, open-loop
-// rate, duration against warm-up) point at the value that broke it. The
-// expansion starts from the parsed document; a Spec built in Go expands from
-// its fields. Repeats are not points: each point runs Repeat times.
-func (s *Spec) Points() ([]Point, error) {
-	file := s.file
-	if file == "" {
-		file = "spec"
+// NumPoints counts the points of the sweep without resolving any: the
+// product of the axes' lengths, 1 when nothing is swept.
+func (s *Spec) NumPoints() (int, error) {
+	e, err := s.expansion()
+	if err != nil {
+		return 0, err
 	}
-	doc := s.doc
-	if doc == nil {
-		doc = encodeSpec(s, true)
-	}
-	total := 1
-	for _, a := range s.Sweep {
-		if a.Len() == 0 || len(a.Values) != len(a.Paths) {
-			return nil, ErrorList{{File: file, Line: a.line, Path: "sweep", Msg: fmt.Sprintf("axis %v has no values", a.Paths)}}
-		}
-		if total *= a.Len(); total > maxPoints {
-			return nil, ErrorList{{File: file, Path: "sweep", Msg: fmt.Sprintf("more than %d points", maxPoints)}}
-		}
-	}
+	return e.total, nil
+}
 
-	c := &errs{file: file}
-	points := make([]Point, 0, total)
-	step := make([]int, len(s.Sweep)) // odometer: the last axis turns fastest
-	for i := range total {
-		tree := cloneNode(doc)
-		var values []KV
-		swept := map[string]bool{}
-		for a, ax := range s.Sweep {
-			for j, path := range ax.Paths {
-				n := ax.node(j, step[a])
-				f, msg := sweepField(path)
-				if msg != "" {
-					c.addLine(ax.line, "sweep", path+": "+msg)
-					continue
-				}
-				setPath(tree, f.path, n)
-				values = append(values, KV{Key: path, Value: n.Value})
-				swept[f.path] = true
+// Point resolves point i (from 0 to NumPoints()-1) alone. Its step along
+// each axis is i written in the mixed radix of the axes' lengths, the last
+// axis the fastest digit, so no other point is expanded to reach it.
+func (s *Spec) Point(i int) (Point, error) {
+	e, err := s.expansion()
+	if err != nil {
+		return Point{}, err
+	}
+	if i < 0 || i >= e.total {
+		return Point{}, fmt.Errorf("point %d out of range: the sweep has %d points", i, e.total)
+	}
+	c := &errs{file: e.file}
+	p := e.point(c, i)
+	return p, c.err()
+}
+
+// All yields the points in run order, each resolved only when it is
+// reached, so a large sweep is never held in memory at once. A point with a
+// problem ends the sequence with its error; a spec Parse accepted has none.
+func (s *Spec) All() iter.Seq2[Point, error] {
+	return func(yield func(Point, error) bool) {
+		e, err := s.expansion()
+		if err != nil {
+			yield(Point{}, err)
+			return
+		}
+		for i := range e.total {
+			c := &errs{file: e.file}
+			p := e.point(c, i)
+			if err := c.err(); err != nil {
+				yield(Point{}, err)
+				return
+			}
+			if !yield(p, nil) {
+				return
 			}
 		}
-		cfg, at := decodeSpec(c, tree, false)
-		cfg.Name, cfg.file = s.Name, s.file
-		p := Point{Index: i, Values: values, Config: *cfg}
-		where := ""
-		if len(s.Sweep) > 0 {
-			where = " (at point " + p.Label() + ")"
-		}
-		checkPoint(c, cfg, at, swept, where)
-		points = append(points, p)
-		for a := len(step) - 1; a >= 0; a-- {
-			if step[a]++; step[a] < s.Sweep[a].Len() {
-				break
-			}
-			step[a] = 0
-		}
+	}
+}
+
+// Points expands the sweep into all its points at once: the cross product
+// of the axes, the first axis varying slowest, in the order axes are
+// written in the spec (sweep keys and zip groups alike). Each point is
+// checked as a whole, so errors that depend on several keys (replicas for a
+// protocol, open-loop rate, duration against warm-up) point at the value
+// that broke it. The expansion starts from the parsed document; a Spec
+// built in Go expands from its fields. Repeats are not points: each point
+// runs Repeat times. Large sweeps are better walked with All or Point.
+func (s *Spec) Points() ([]Point, error) {
+	e, err := s.expansion()
+	if err != nil {
+		return nil, err
+	}
+	c := &errs{file: e.file}
+	points := make([]Point, 0, e.total)
+	for i := range e.total {
+		points = append(points, e.point(c, i))
 	}
 	if err := c.err(); err != nil {
 		return nil, err
 	}
 	return points, nil
+}
+
+// Check resolves and checks every point, keeping none, and reports every
+// problem found, as Points would. It returns ctx's error, wrapped, as soon
+// as ctx ends, so a large sweep can be abandoned at once.
+func (s *Spec) Check(ctx context.Context) error {
+	e, err := s.expansion()
+	if err != nil {
+		return err
+	}
+	c := &errs{file: e.file}
+	for i := range e.total {
+		if i%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("check the sweep's %d points: %w", e.total, err)
+			}
+		}
+		e.point(c, i)
+	}
+	return c.err()
+}
+
+// expansion is what resolving points needs: the document every point
+// starts from and the number of points.
+type expansion struct {
+	s     *Spec
+	file  string
+	doc   *yaml.Node
+	total int
+}
+
+func (s *Spec) expansion() (*expansion, error) {
+	e := &expansion{s: s, file: s.file, doc: s.doc, total: 1}
+	if e.file == "" {
+		e.file = "spec"
+	}
+	for _, a := range s.Sweep {
+		if a.Len() == 0 || len(a.Values) != len(a.Paths) {
+			return nil, ErrorList{{File: e.file, Line: a.line, Path: "sweep", Msg: fmt.Sprintf("axis %v has no values", a.Paths)}}
+		}
+		if e.total *= a.Len(); e.total > maxPoints {
+			return nil, ErrorList{{File: e.file, Path: "sweep", Msg: fmt.Sprintf("more than %d points", maxPoints)}}
+		}
+	}
+	if e.doc == nil {
+		e.doc = encodeSpec(s, true)
+	}
+	return e, nil
+}
+
+// point resolves point i, reporting its problems to c.
+func (e *expansion) point(c *errs, i int) Point {
+	s := e.s
+	tree := cloneNode(e.doc)
+	var values []KV
+	swept := map[string]bool{}
+	rest := i
+	steps := make([]int, len(s.Sweep))
+	for a := len(s.Sweep) - 1; a >= 0; a-- {
+		n := s.Sweep[a].Len()
+		steps[a], rest = rest%n, rest/n
+	}
+	for a, ax := range s.Sweep {
+		for j, path := range ax.Paths {
+			n := ax.node(j, steps[a])
+			f, msg := sweepField(path)
+			if msg != "" {
+				c.addLine(ax.line, "sweep", path+": "+msg)
+				continue
+			}
+			setPath(tree, f.path, n)
+			values = append(values, KV{Key: path, Value: n.Value})
+			swept[f.path] = true
+		}
+	}
+	cfg, at := decodeSpec(c, tree, false)
+	cfg.Name, cfg.file = s.Name, s.file
+	p := Point{Index: i, Values: values, Config: *cfg}
+	where := ""
+	if len(s.Sweep) > 0 {
+		where = " (at point " + p.Label() + ")"
+	}
+	checkPoint(c, cfg, at, swept, where)
+	return p
 }
 
 // Validate checks s as one point, by the rules Parse applies, ignoring its
@@ -310,42 +404,64 @@ func encodeSpec(s *Spec, base bool) *yaml.Node {
 // items hold index, label, dir, values (swept key -> value as written) and
 // config, a complete spec for the point. ParseExpanded reads it back.
 func (s *Spec) Expanded() ([]byte, error) {
-	points, err := s.Points()
-	if err != nil {
+	var buf bytes.Buffer
+	if err := WriteExpanded(context.Background(), &buf, s.Name, s.All()); err != nil {
 		return nil, err
 	}
-	return ExpandedPoints(s.Name, points)
+	return buf.Bytes(), nil
 }
 
-// ExpandedPoints writes points in Expanded's format; the runner uses it when
-// command-line overrides changed the points after expansion.
-func ExpandedPoints(spec string, points []Point) ([]byte, error) {
-	list := &yaml.Node{Kind: yaml.SequenceNode,
-		HeadComment: fmt.Sprintf("Points of spec %s in run order; each config is a complete spec.", spec)}
-	for _, p := range points {
-		values := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle}
-		for _, kv := range p.Values {
-			values.Content = append(values.Content, keyNode(kv.Key, 0), &yaml.Node{Kind: yaml.ScalarNode, Value: kv.Value})
+// WriteExpanded writes points to w in Expanded's format, one at a time, so
+// that writing a large sweep holds one point in memory, not all of them;
+// the runner passes points with its command-line overrides applied. It
+// stops with ctx's error as soon as ctx ends.
+func WriteExpanded(ctx context.Context, w io.Writer, spec string, points iter.Seq2[Point, error]) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	fmt.Fprintf(bw, "# Points of spec %s in run order; each config is a complete spec.\n", spec)
+	n := 0
+	for p, err := range points {
+		if err != nil {
+			return err
 		}
-		str := func(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
-		list.Content = append(list.Content, &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
-			keyNode("index", 0), {Kind: yaml.ScalarNode, Value: fmt.Sprint(p.Index)},
-			keyNode("label", 0), str(p.Label()),
-			keyNode("dir", 0), str(p.Dir()),
-			keyNode("values", 0), values,
-			keyNode("config", 0), encodeSpec(&p.Config, false),
-		}})
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("write expanded points: %w", err)
+		}
+		// Each item is encoded as a list of one: concatenated, they are the
+		// list, and the encoder's cost stays that of one point (yaml.v3
+		// slows down on one large document).
+		enc := yaml.NewEncoder(bw)
+		enc.SetIndent(2)
+		if err := enc.Encode(&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{expandedItem(p)}}); err != nil {
+			return fmt.Errorf("encode expanded point %d: %w", p.Index, err)
+		}
+		if err := enc.Close(); err != nil {
+			return fmt.Errorf("encode expanded point %d: %w", p.Index, err)
+		}
+		n++
 	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(list); err != nil {
-		return nil, fmt.Errorf("encode expanded points: %w", err)
+	if n == 0 {
+		bw.WriteString("[]\n")
 	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encode expanded points: %w", err)
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write expanded points: %w", err)
 	}
-	return buf.Bytes(), nil
+	return nil
+}
+
+// expandedItem is one point as an item of expanded.yaml.
+func expandedItem(p Point) *yaml.Node {
+	values := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle}
+	for _, kv := range p.Values {
+		values.Content = append(values.Content, keyNode(kv.Key, 0), &yaml.Node{Kind: yaml.ScalarNode, Value: kv.Value})
+	}
+	str := func(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
+	return &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+		keyNode("index", 0), {Kind: yaml.ScalarNode, Value: fmt.Sprint(p.Index)},
+		keyNode("label", 0), str(p.Label()),
+		keyNode("dir", 0), str(p.Dir()),
+		keyNode("values", 0), values,
+		keyNode("config", 0), encodeSpec(&p.Config, false),
+	}}
 }
 
 // ParseExpanded reads what Expanded wrote. name is the file name for

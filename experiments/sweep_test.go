@@ -2,10 +2,13 @@ package experiments
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -325,5 +328,120 @@ func TestValidate(t *testing.T) {
 		if err := c.Validate(); err == nil || err.Error() != tt.want {
 			t.Errorf("Validate() = %v, want %s", err, tt.want)
 		}
+	}
+}
+
+// TestPointByIndex checks that resolving one point by its index, and
+// walking the points one at a time, give exactly the points of the full
+// expansion.
+func TestPointByIndex(t *testing.T) {
+	src := "zip:\n  - {protocol: [pbft, unreplicated], replicas: [4, 1]}\nsweep:\n  load.clients: [1, 4, 16]\n  app: [null, echo]\n"
+	s, err := Parse("spec.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := mustPoints(t, src)
+	n, err := s.NumPoints()
+	if err != nil || n != len(all) || n != 12 {
+		t.Fatalf("NumPoints() = %d, %v; want 12", n, err)
+	}
+	for i, want := range all {
+		got, err := s.Point(i)
+		if err != nil {
+			t.Fatalf("Point(%d): %v", i, err)
+		}
+		if got.Index != i || got.Label() != want.Label() || !sameConfig(got.Config, want.Config) {
+			t.Errorf("Point(%d) = %s %+v\nwant %s %+v", i, got.Label(), got.Config, want.Label(), want.Config)
+		}
+	}
+	i := 0
+	for p, err := range s.All() {
+		if err != nil {
+			t.Fatalf("All: %v", err)
+		}
+		if p.Index != i || p.Label() != all[i].Label() || !sameConfig(p.Config, all[i].Config) {
+			t.Errorf("All's point %d is %s, want %s", i, p.Label(), all[i].Label())
+		}
+		i++
+	}
+	if i != len(all) {
+		t.Errorf("All yielded %d points, want %d", i, len(all))
+	}
+	for _, bad := range []int{-1, 12} {
+		if _, err := s.Point(bad); err == nil || !strings.Contains(err.Error(), "out of range: the sweep has 12 points") {
+			t.Errorf("Point(%d) = %v, want an out-of-range error", bad, err)
+		}
+	}
+}
+
+// bigSweep is a spec of the largest sweep allowed, 100 x 10 x 100 points.
+func bigSweep() string {
+	var clients, payloads, batches []string
+	for i := 1; i <= 100; i++ {
+		clients = append(clients, strconv.Itoa(i))
+		batches = append(batches, strconv.Itoa(i))
+	}
+	for i := 1; i <= 10; i++ {
+		payloads = append(payloads, strconv.Itoa(100*i)+"B")
+	}
+	return "name: big\nsweep:\n  load.clients: [" + strings.Join(clients, ", ") + "]\n  load.payload: [" +
+		strings.Join(payloads, ", ") + "]\n  batch.size: [" + strings.Join(batches, ", ") + "]\n"
+}
+
+// TestLargeSweepOnDemand checks that a 100,000-point sweep is counted and
+// its last point resolved without expanding the others, and that checking
+// and writing it stop as soon as their context ends.
+func TestLargeSweepOnDemand(t *testing.T) {
+	s, err := Parse("big.yaml", []byte(bigSweep()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.NumPoints(); err != nil || n != 100_000 {
+		t.Fatalf("NumPoints() = %d, %v; want 100000", n, err)
+	}
+	last, err := s.Point(99_999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last.Label() != "load.clients=100,load.payload=1000B,batch.size=100" || last.Config.Batch.Size != 100 ||
+		last.Config.Load.Clients != 100 || last.Config.Load.Payload != 1000 {
+		t.Errorf("last point %s: %+v", last.Label(), last.Config)
+	}
+	if p, _ := s.Point(1234); p.Label() != "load.clients=2,load.payload=300B,batch.size=35" {
+		t.Errorf("point 1234 is %s, want clients=2 (1000 points each), payload 300B, batch 35", p.Label())
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Check(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Check with an ended context = %v, want context.Canceled", err)
+	}
+	if _, err := ParseContext(ctx, "big.yaml", []byte(bigSweep())); !errors.Is(err, context.Canceled) {
+		t.Errorf("ParseContext with an ended context = %v, want context.Canceled", err)
+	}
+
+	// Writing stops at the first point after the context ends, having
+	// resolved no more points than it wrote.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	resolved := 0
+	points := func(yield func(Point, error) bool) {
+		for p, err := range s.All() {
+			resolved++
+			if resolved == 3 {
+				cancel()
+			}
+			if !yield(p, err) {
+				return
+			}
+		}
+	}
+	var buf bytes.Buffer
+	err = WriteExpanded(ctx, &buf, s.Name, points)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("WriteExpanded after cancel = %v, want context.Canceled", err)
+	}
+	if resolved != 3 {
+		t.Errorf("WriteExpanded resolved %d points after the context ended at the 3rd", resolved)
 	}
 }
