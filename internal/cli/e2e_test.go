@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -384,7 +385,7 @@ func startReplica(t *testing.T, cfgPath string, id int, extra ...string) (stop f
 func TestProtocolsSpec(t *testing.T) {
 	results := t.TempDir()
 	_, _, err := runCLI(context.Background(), "run", "../../experiments/protocols.yaml", "--results", results,
-		"--warmup", "200ms", "--duration", "500ms", "--cooldown", "0s")
+		"--warmup", "200ms", "--duration", "700ms", "--cooldown", "0s")
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
@@ -403,6 +404,52 @@ func TestProtocolsSpec(t *testing.T) {
 		if seen[p] != 8 {
 			t.Errorf("%d points of %s, want 8", seen[p], p)
 		}
+	}
+	assertNoChildren(t)
+}
+
+// TestDurationFlagIsWholePoint checks that run's --duration means what a
+// spec's duration means, the whole point: with --duration 1500ms,
+// --warmup 300ms and --cooldown 200ms the point runs 1.5s and its load
+// generator measures the second between warm-up and cool-down.
+func TestDurationFlagIsWholePoint(t *testing.T) {
+	spec := writeSpec(t, "name: whole\nprotocol: unreplicated\ncrypto: {replicas: none, clients: none}\nduration: 30s\n")
+	results := t.TempDir()
+	_, stderr, err := runCLI(context.Background(), "run", spec, "--results", results,
+		"--duration", "1500ms", "--warmup", "300ms", "--cooldown", "200ms")
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if !strings.Contains(stderr, "1 point × 1 repeat = 1 job, estimated 3s (1.5s each, plus about 1.5s to start and stop its processes)") {
+		t.Errorf("no estimate for one 1.5s point:\n%s", stderr)
+	}
+	run, _ := filepath.Glob(filepath.Join(results, "whole", "*"))
+	if len(run) != 1 {
+		t.Fatalf("want one run, got %v", run)
+	}
+	expanded, err := os.ReadFile(filepath.Join(run[0], "expanded.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(expanded), "duration: 1.5s\n") {
+		t.Errorf("expanded.yaml does not record the 1.5s point:\n%s", expanded)
+	}
+	var rep struct {
+		Measure [2]float64 `json:"measure_window"`
+	}
+	reports, _ := filepath.Glob(filepath.Join(run[0], "points", "*", "rep-1", "client.json"))
+	if len(reports) != 1 {
+		t.Fatalf("want one client.json, got %v", reports)
+	}
+	data, err := os.ReadFile(reports[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Measure != [2]float64{0.3, 1.3} {
+		t.Errorf("load generator measured %v s, want [0.3 1.3]", rep.Measure)
 	}
 	assertNoChildren(t)
 }

@@ -34,7 +34,9 @@ type clientFlags struct {
 	payload                   int
 	rate                      float64
 	timeout, connect          time.Duration
-	warmup, duration, cool    time.Duration
+	// duration is the whole run, warm-up and cool-down included, as a
+	// spec's duration; what is measured lies between them.
+	warmup, duration, cool DurationFlag
 
 	workload, distribution string
 	readRatio, theta       float64
@@ -115,9 +117,10 @@ keys by --distribution. Each client first puts its share of the keys once.`,
 	fl.Float64Var(&f.rate, "rate", 0, "open loop: total requests per second")
 	fl.DurationVar(&f.timeout, "timeout", time.Second, "time before a request is retransmitted to all replicas")
 	fl.DurationVar(&f.connect, "connect-timeout", 10*time.Second, "how long to wait for connections to all replicas, and then for each client's first reply (sent before the load starts)")
-	fl.DurationVar(&f.warmup, "warmup", 2*time.Second, "load before measuring (excluded from results)")
-	fl.DurationVar(&f.duration, "duration", 10*time.Second, "measured time")
-	fl.DurationVar(&f.cool, "cooldown", time.Second, "load after measuring (excluded from results)")
+	f.warmup, f.duration, f.cool = DurationFlag{D: 2 * time.Second}, DurationFlag{D: 10 * time.Second}, DurationFlag{D: time.Second}
+	fl.Var(&f.duration, "duration", "how long load runs, warm-up and cool-down included (as a spec's duration); the time between them is measured")
+	fl.Var(&f.warmup, "warmup", "first part of --duration, not measured")
+	fl.Var(&f.cool, "cooldown", "last part of --duration, not measured")
 	fl.StringVar(&f.workload, "workload", "fixed", "request payloads: fixed or ycsb (kv app only)")
 	fl.Float64Var(&f.readRatio, "read-ratio", 0.5, "ycsb: fraction of requests that are gets")
 	fl.IntVar(&f.keys, "keys", 1000, "ycsb: number of keys")
@@ -259,9 +262,13 @@ func runLoad(ctx context.Context, stdout io.Writer, cfg *cluster.Config, f *clie
 	if f.count < 1 || f.first < 0 || f.first+f.count > cfg.Clients {
 		return fmt.Errorf("clients %d..%d out of range: the cluster has %d client ids", f.first, f.first+f.count-1, cfg.Clients)
 	}
+	measured, err := f.measured()
+	if err != nil {
+		return err
+	}
 	lc := loadgen.Config{
 		Mode: f.mode, Outstanding: f.outstanding, Rate: f.rate, Payload: f.payload,
-		Warmup: f.warmup, Duration: f.duration, Cooldown: f.cool,
+		Warmup: f.warmup.D, Duration: measured, Cooldown: f.cool.D,
 	}
 	switch f.workload {
 	case "fixed":
@@ -338,7 +345,7 @@ func runLoad(ctx context.Context, stdout io.Writer, cfg *cluster.Config, f *clie
 	}
 	rep := ClientReport{
 		Start: res.Start, End: res.End,
-		Measure:    [2]float64{f.warmup.Seconds(), (f.warmup + f.duration).Seconds()},
+		Measure:    [2]float64{f.warmup.D.Seconds(), (f.warmup.D + measured).Seconds()},
 		Throughput: res.Throughput, Completed: res.Completed, Errors: res.Errors,
 		Latency: loadgen.Summarize(res.Latency), Uncorrected: loadgen.Summarize(res.Uncorrected),
 		Timeline: res.Timeline, Mismatches: mismatches.Load(),
@@ -351,4 +358,25 @@ func runLoad(ctx context.Context, stdout io.Writer, cfg *cluster.Config, f *clie
 	}
 	fmt.Fprintln(stdout, rep.Line(res.Measured))
 	return rep.Check(res, lc)
+}
+
+// measured is the time between warm-up and cool-down. Errors quote the
+// flags as given.
+func (f *clientFlags) measured() (time.Duration, error) {
+	for _, d := range []struct {
+		name string
+		flag *DurationFlag
+	}{{"warmup", &f.warmup}, {"cooldown", &f.cool}} {
+		if d.flag.D < 0 {
+			return 0, fmt.Errorf("--%s %s: must not be negative", d.name, d.flag)
+		}
+	}
+	if f.duration.D <= 0 {
+		return 0, fmt.Errorf("--duration %s: must be positive (it includes warm-up and cool-down)", &f.duration)
+	}
+	m := f.duration.D - f.warmup.D - f.cool.D
+	if m <= 0 {
+		return 0, fmt.Errorf("--duration %s must be longer than --warmup %s + --cooldown %s, which it includes", &f.duration, &f.warmup, &f.cool)
+	}
+	return m, nil
 }

@@ -186,7 +186,7 @@ func clientArgs(job *Job, cfgPath, out string, first, count int) []string {
 		"--first", strconv.Itoa(first), "--clients", strconv.Itoa(count), "--outstanding", strconv.Itoa(ld.Outstanding),
 		"--payload", strconv.Itoa(int(ld.Payload)), "--mode", string(ld.Mode),
 		"--rate", strconv.FormatFloat(ld.Rate, 'g', -1, 64), "--timeout", ld.Timeout.String(),
-		"--warmup", ld.Warmup.String(), "--duration", ld.Duration.String(), "--cooldown", ld.Cooldown.String(),
+		"--warmup", ld.Warmup.String(), "--duration", (ld.Warmup + ld.Duration + ld.Cooldown).String(), "--cooldown", ld.Cooldown.String(),
 		"--workload", string(ld.Kind), "--read-ratio", strconv.FormatFloat(ld.ReadRatio, 'g', -1, 64),
 		"--keys", strconv.Itoa(ld.Keys), "--distribution", string(ld.Distribution),
 		"--theta", strconv.FormatFloat(ld.Theta, 'g', -1, 64), "--seed", strconv.FormatUint(uint64(job.Seed), 10),
