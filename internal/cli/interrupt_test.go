@@ -1,10 +1,17 @@
 package cli_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -87,6 +94,21 @@ func TestBadInputs(t *testing.T) {
 		{"unreachable cluster", []string{"client", "--config", unreachableCluster(t), "--once", "x", "--connect-timeout", "300ms"},
 			"could not reach replica-0 at 127.0.0.1:"},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
+		// Errors quote the flags as given: -1s, not a value computed from it.
+		{"negative --duration", []string{"run", writeSpec(t, "name: fresh\n"), "--results", t.TempDir(), "--duration", "-1s"},
+			"--duration -1s: must be positive (it is the whole point, warm-up and cool-down included)"},
+		{"--duration within warm-up and cool-down", []string{"run", writeSpec(t, "name: fresh\n"), "--results", t.TempDir(), "--duration", "3000ms"},
+			"point base after command-line overrides: --duration 3000ms must be longer than warmup 2s + cooldown 1s, which it includes"},
+		{"--warmup past the spec's duration", []string{"run", writeSpec(t, "name: fresh\nduration: 5s\n"), "--results", t.TempDir(), "--warmup", "240s"},
+			"duration 5s must be longer than --warmup 240s + cooldown 1s, which it includes"},
+		{"all three flags", []string{"run", writeSpec(t, "name: fresh\n"), "--results", t.TempDir(), "--duration", "90s", "--warmup", "60s", "--cooldown", "30s"},
+			"--duration 90s must be longer than --warmup 60s + --cooldown 30s, which it includes"},
+		{"negative --cooldown", []string{"run", writeSpec(t, "name: fresh\n"), "--results", t.TempDir(), "--cooldown", "-5ms"}, "--cooldown -5ms: must not be negative"},
+		{"--repeat 0", []string{"run", writeSpec(t, "name: fresh\n"), "--results", t.TempDir(), "--repeat", "0"}, "--repeat 0: must be >= 1"},
+		{"client --duration within warm-up", []string{"client", "--config", unreachableCluster(t), "--duration", "2500ms"},
+			"--duration 2500ms must be longer than --warmup 2s + --cooldown 1s, which it includes"},
+		{"client negative --duration", []string{"client", "--config", unreachableCluster(t), "--duration", "-1s"},
+			"--duration -1s: must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,4 +147,197 @@ func unreachableCluster(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// bigSpec is a spec of the largest sweep allowed: 100 x 10 x 100 points at
+// the default duration of 10s, about 13 days of jobs.
+func bigSpec(t *testing.T) string {
+	var clients, payloads, batches []string
+	for i := 1; i <= 100; i++ {
+		clients = append(clients, strconv.Itoa(i))
+		batches = append(batches, strconv.Itoa(i))
+	}
+	for i := 1; i <= 10; i++ {
+		payloads = append(payloads, strconv.Itoa(100*i)+"B")
+	}
+	return writeSpec(t, "name: big\nprotocol: unreplicated\ncrypto: {replicas: none, clients: none}\nsweep:\n"+
+		"  load.clients: ["+strings.Join(clients, ", ")+"]\n  load.payload: ["+strings.Join(payloads, ", ")+"]\n"+
+		"  batch.size: ["+strings.Join(batches, ", ")+"]\n")
+}
+
+// started is replbench run as a process (this test binary acting as it),
+// its stderr read line by line as it comes.
+type started struct {
+	cmd    *exec.Cmd
+	lines  chan string // stderr, closed at its end
+	mu     sync.Mutex
+	stderr strings.Builder
+	exited chan struct{} // closed when the process has exited; then err is its Wait
+	err    error
+}
+
+func startRun(t *testing.T, args ...string) *started {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &started{cmd: exec.Command(self, args...), lines: make(chan string, 1024), exited: make(chan struct{})}
+	pipe, err := s.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		defer close(s.lines)
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			s.mu.Lock()
+			s.stderr.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+			select {
+			case s.lines <- sc.Text():
+			default: // nobody waits for lines any more
+			}
+		}
+	}()
+	go func() {
+		<-scanned // Wait closes the pipe: read it to the end first
+		s.err = s.cmd.Wait()
+		close(s.exited)
+	}()
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Kill() // when a check failed before it ended
+		<-s.exited
+	})
+	return s
+}
+
+// waitLine waits for a line of stderr containing want.
+func (s *started) waitLine(t *testing.T, want string, limit time.Duration) string {
+	t.Helper()
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	for {
+		select {
+		case line, ok := <-s.lines:
+			if !ok {
+				t.Fatalf("replbench ended without printing %q:\n%s", want, s.output())
+			}
+			if strings.Contains(line, want) {
+				return line
+			}
+		case <-timer.C:
+			t.Fatalf("no line with %q within %v:\n%s", want, limit, s.output())
+		}
+	}
+}
+
+func (s *started) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stderr.String()
+}
+
+// interrupt sends SIGINT and requires the process to exit within limit
+// with status 130, saying it was interrupted, not that it failed.
+func (s *started) interrupt(t *testing.T, limit time.Duration) string {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	select {
+	case <-s.exited:
+	case <-timer.C:
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+		t.Fatalf("still running %v after SIGINT:\n%s", limit, s.output())
+	}
+	t.Logf("exited %v after SIGINT", time.Since(sent).Round(time.Millisecond))
+	out := s.output()
+	var exit *exec.ExitError
+	if !errors.As(s.err, &exit) || exit.ExitCode() != 130 {
+		t.Errorf("exit after SIGINT: %v, want status 130\n%s", s.err, out)
+	}
+	last := lastLine(out)
+	if !strings.Contains(last, "interrupted") || strings.Contains(out, "failed") {
+		t.Errorf("want the last line to say interrupted, and nothing to say failed:\n%s", out)
+	}
+	return last
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+// leftBehind lists processes whose command line mentions dir: what a run
+// under dir started and did not stop.
+func leftBehind(dir string) []string {
+	var left []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(cmdline, []byte(dir)) {
+			left = append(left, e.Name()+": "+string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})))
+		}
+	}
+	return left
+}
+
+// TestSIGINTStopsLargeSweep runs a 100,000-point spec: replbench must say
+// how many points and jobs it will run and for about how long before it
+// starts, and stop within a second of SIGINT (sent once the estimate is
+// out, while the points are being written and prepared) with status 130.
+func TestSIGINTStopsLargeSweep(t *testing.T) {
+	results := t.TempDir()
+	s := startRun(t, "run", bigSpec(t), "--results", results)
+	line := s.waitLine(t, "points", time.Minute)
+	const want = "100000 points × 1 repeat = 100000 jobs, estimated 13d7h (10s each, plus about 1.5s to start and stop its processes)"
+	if line != want {
+		t.Errorf("estimate line %q, want %q", line, want)
+	}
+	last := s.interrupt(t, time.Second)
+	if !strings.Contains(last, "--resume") {
+		t.Errorf("the last line does not say how to continue: %q", last)
+	}
+	if left := leftBehind(results); len(left) > 0 {
+		t.Errorf("processes left behind: %v", left)
+	}
+}
+
+// TestSIGINTStopsRunningPoint interrupts a run during its first point: it
+// must stop within a second with status 130, every process stopped, and
+// say where it stopped and how to continue.
+func TestSIGINTStopsRunningPoint(t *testing.T) {
+	results := t.TempDir()
+	spec := writeSpec(t, "name: stopped\nprotocol: unreplicated\ncrypto: {replicas: none, clients: none}\n"+
+		"duration: 30s\nwarmup: 0s\ncooldown: 0s\nsweep:\n  load.clients: [1, 2]\n")
+	s := startRun(t, "run", spec, "--results", results)
+	s.waitLine(t, "2 points × 1 repeat = 2 jobs, estimated 1m3s", time.Minute)
+	s.waitLine(t, "job 1/2 load.clients=1 (repeat 1): started", time.Minute)
+	// The load generator runs once the replica is ready.
+	wait, stop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stop()
+	if !waitFor(t, wait, func() bool { return len(leftBehind(results)) >= 2 }) {
+		t.Fatalf("the point's processes never started:\n%s", s.output())
+	}
+	last := s.interrupt(t, time.Second)
+	if !strings.Contains(last, "interrupted at job 1/2 (load.clients=1, repeat 1); 0 of 2 jobs finished") ||
+		!strings.Contains(last, "--resume") {
+		t.Errorf("last line %q does not say where the run stopped and how to continue", last)
+	}
+	if left := leftBehind(results); len(left) > 0 {
+		t.Errorf("processes left behind: %v", left)
+	}
 }

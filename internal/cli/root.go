@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/replbench/replbench/internal/node"
+	"github.com/replbench/replbench/internal/orchestrate"
 )
 
 // NewRoot returns the replbench command tree.
@@ -43,21 +44,48 @@ Start with:  replbench run experiments/quickstart.yaml`,
 }
 
 // Main runs the command line and returns the process exit status. Errors
-// reach the user as one line on stderr.
+// reach the user as one line on stderr. SIGINT (Ctrl-C) and SIGTERM end
+// the command's context; a command they stop exits with 128 + the signal's
+// number (130 for SIGINT, 143 for SIGTERM), as a shell reports it, and says
+// that it was interrupted. A command that finishes normally on the signal
+// (a replica told to stop) exits 0.
 func Main(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	caught := make(chan syscall.Signal, 1)
+	go func() {
+		select {
+		case s := <-sigs:
+			caught <- s.(syscall.Signal)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	root := NewRoot()
 	root.SetArgs(args)
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintf(os.Stderr, "replbench: %v\n", err)
-		var ec exitCoder
-		if errors.As(err, &ec) {
-			return ec.ExitCode()
-		}
-		return 1
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
 	}
-	return 0
+	select {
+	case sig := <-caught:
+		msg := err.Error()
+		if !errors.Is(err, orchestrate.ErrInterrupted) {
+			msg = "interrupted: " + msg
+		}
+		fmt.Fprintf(os.Stderr, "replbench: %s\n", msg)
+		return 128 + int(sig)
+	default:
+	}
+	fmt.Fprintf(os.Stderr, "replbench: %v\n", err)
+	var ec exitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	return 1
 }
 
 type exitCoder interface{ ExitCode() int }

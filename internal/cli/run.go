@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,13 +21,15 @@ import (
 
 func newRunCmd() *cobra.Command {
 	var (
-		results, binary            string
-		resume, keepGoing          bool
-		hostsPath                  string
-		ssh                        remote.Options
-		port                       int
-		duration, warmup, cooldown time.Duration
-		repeat                     int
+		results, binary   string
+		resume, keepGoing bool
+		hostsPath         string
+		ssh               remote.Options
+		port              int
+		duration          = node.NewDurationFlag(0)
+		warmup            = node.NewDurationFlag(0)
+		cooldown          = node.NewDurationFlag(0)
+		repeat            int
 	)
 	cmd := &cobra.Command{
 		Use:   "run SPEC.yaml",
@@ -37,9 +41,17 @@ replica's RSS and CPU once a second, stop everything and write
   RESULTS/<spec name>/<run id>/  spec.yaml expanded.yaml meta.json summary.csv
                                  points/<point>/rep-<k>/{latency.hlog,timeline.csv,summary.json,...}
 
+Before anything starts, it prints the number of points and jobs and the
+estimated time: each job's duration plus about 1.5s to start and stop its
+processes. --duration, --warmup and --cooldown override every point's; as in
+the spec, --duration is the whole of a point, warm-up and cool-down
+included, so "--duration 10s --warmup 2s --cooldown 1s" measures 7s.
+
 A progress bar with ETA goes to stderr and a summary table to stdout. A
-replica that dies, or Ctrl-C, stops every process and keeps the finished
-points; --resume continues the newest run of the same spec.
+replica that dies stops the run and keeps the finished points; --resume
+continues the newest run of the same spec. Ctrl-C (or SIGTERM) stops any
+phase at once, every process included, and exits with status 130 (143 for
+SIGTERM).
 
 With --hosts (or the spec's hosts: key) the same spec runs across machines
 over SSH: one replica per replica host, the clients spread over the client
@@ -49,10 +61,48 @@ uploaded once; every remote process is stopped and checked gone after each
 point, on failure and on Ctrl-C. See README.md, "Running across hosts".`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			spec, err := experiments.Load(args[0])
-			if err != nil {
+			ctx := cmd.Context()
+			flags := cmd.Flags()
+			if err := checkTimeFlags(duration, warmup, cooldown); err != nil {
 				return err
 			}
+			if flags.Changed("repeat") && repeat < 1 {
+				return fmt.Errorf("--repeat %d: must be >= 1", repeat)
+			}
+			spec, err := experiments.LoadContext(ctx, args[0])
+			if err != nil {
+				return interruptedWhile(ctx, "checking the spec's points", err)
+			}
+			plan, err := orchestrate.NewPlan(ctx, spec, func(p *experiments.Spec) error {
+				if flags.Changed("warmup") {
+					p.Warmup = warmup.D
+				}
+				if flags.Changed("cooldown") {
+					p.Cooldown = cooldown.D
+				}
+				if flags.Changed("duration") {
+					p.Duration = duration.D // the whole point, as in the spec
+				}
+				if flags.Changed("repeat") {
+					p.Repeat = repeat
+				}
+				if p.Measured() <= 0 && (flags.Changed("duration") || flags.Changed("warmup") || flags.Changed("cooldown")) {
+					name := func(flag string, f *node.DurationFlag, spec time.Duration) string {
+						if flags.Changed(flag) {
+							return "--" + flag + " " + f.Text
+						}
+						return flag + " " + spec.String()
+					}
+					return fmt.Errorf("%s must be longer than %s + %s, which it includes", name("duration", duration, p.Duration),
+						name("warmup", warmup, p.Warmup), name("cooldown", cooldown, p.Cooldown))
+				}
+				return nil
+			})
+			if err != nil {
+				return interruptedWhile(ctx, "checking the spec's points", err)
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), plan)
+
 			keysDir, releaseKeys, err := orchestrate.NewKeysDir("", cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -66,7 +116,7 @@ point, on failure and on Ctrl-C. See README.md, "Running across hosts".`,
 			}
 			runner, bins, err := newRunner(cmd, binary, keysDir, hostsPath, ssh, port)
 			if err != nil {
-				return err
+				return interruptedWhile(ctx, "preparing replbench-node", err)
 			}
 			if c, ok := runner.(io.Closer); ok {
 				defer c.Close()
@@ -75,11 +125,10 @@ point, on failure and on Ctrl-C. See README.md, "Running across hosts".`,
 			if r, ok := runner.(*orchestrate.Remote); ok {
 				where = r.Describe()
 			}
-			flags := cmd.Flags()
 			orchestrate.Version = node.Version
-			sum, err := orchestrate.Run(cmd.Context(), orchestrate.Options{
+			sum, err := orchestrate.Run(ctx, orchestrate.Options{
 				SpecPath:     args[0],
-				Spec:         spec,
+				Plan:         plan,
 				Results:      results,
 				Resume:       resume,
 				KeepGoing:    keepGoing,
@@ -89,24 +138,9 @@ point, on failure and on Ctrl-C. See README.md, "Running across hosts".`,
 				Command:      os.Args,
 				Hosts:        where,
 				NodeBinaries: bins.Used,
-				Override: func(p *experiments.Spec) {
-					if flags.Changed("warmup") {
-						p.Warmup = warmup
-					}
-					if flags.Changed("cooldown") {
-						p.Cooldown = cooldown
-					}
-					if flags.Changed("duration") {
-						// duration is the whole point: warm-up + measured + cool-down.
-						p.Duration = duration + p.Warmup + p.Cooldown
-					}
-					if flags.Changed("repeat") {
-						p.Repeat = repeat
-					}
-				},
 			})
 			if err != nil {
-				return err
+				return interruptedWhile(ctx, "running", err)
 			}
 			if abs, err := filepath.Abs(sum.Dir); err == nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "results: %s\n", abs)
@@ -117,9 +151,9 @@ point, on failure and on Ctrl-C. See README.md, "Running across hosts".`,
 	f := cmd.Flags()
 	f.StringVar(&results, "results", "results", "directory under which runs are written")
 	f.BoolVar(&resume, "resume", false, "continue the newest run of this spec, skipping finished points")
-	f.DurationVar(&duration, "duration", 0, "override every point's measured time (warm-up and cool-down come on top)")
-	f.DurationVar(&warmup, "warmup", 0, "override every point's warm-up")
-	f.DurationVar(&cooldown, "cooldown", 0, "override every point's cool-down")
+	f.Var(duration, "duration", "override every point's duration: the whole point, warm-up and cool-down included, as in the spec")
+	f.Var(warmup, "warmup", "override every point's warm-up, the first part of its duration, not measured")
+	f.Var(cooldown, "cooldown", "override every point's cool-down, the last part of its duration, not measured")
 	f.IntVar(&repeat, "repeat", 0, "override how often every point is repeated")
 	f.StringVar(&binary, "binary", "", "binary to start replicas and clients with, on this machine or on hosts of its platform (default $REPLBENCH_BINARY, else replbench-node built from the source tree, else this replbench)")
 	f.BoolVar(&keepGoing, "keep-going", false, "run the remaining points after one fails (a dead replica, an unreachable host) instead of stopping")
@@ -177,4 +211,35 @@ func nodeBinaries(cmd *cobra.Command, given string) (*orchestrate.Binaries, erro
 	b := &orchestrate.Binaries{CacheDir: filepath.Join(cache, "replbench"), Fallback: self, Log: cmd.ErrOrStderr()}
 	b.Given = given
 	return b, nil
+}
+
+// checkTimeFlags checks --duration, --warmup and --cooldown as given,
+// quoting the user's own text (a flag's Text is "" when it was not set).
+// Whether a point leaves time to measure is checked per point, since a
+// flag left out takes the point's value.
+func checkTimeFlags(duration, warmup, cooldown *node.DurationFlag) error {
+	if duration.Text != "" && duration.D <= 0 {
+		return fmt.Errorf("--duration %s: must be positive (it is the whole point, warm-up and cool-down included)", duration.Text)
+	}
+	for _, f := range []struct {
+		name string
+		flag *node.DurationFlag
+	}{{"warmup", warmup}, {"cooldown", cooldown}} {
+		if f.flag.Text != "" && f.flag.D < 0 {
+			return fmt.Errorf("--%s %s: must not be negative", f.name, f.flag.Text)
+		}
+	}
+	if duration.Text != "" && warmup.Text != "" && cooldown.Text != "" && duration.D <= warmup.D+cooldown.D {
+		return fmt.Errorf("--duration %s must be longer than --warmup %s + --cooldown %s, which it includes", duration.Text, warmup.Text, cooldown.Text)
+	}
+	return nil
+}
+
+// interruptedWhile says that the command was interrupted while doing what
+// (so Main exits 130), when ctx ended; else it returns err.
+func interruptedWhile(ctx context.Context, what string, err error) error {
+	if ctx.Err() == nil || errors.Is(err, orchestrate.ErrInterrupted) {
+		return err
+	}
+	return fmt.Errorf("%w while %s", orchestrate.ErrInterrupted, what)
 }

@@ -19,6 +19,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // modulePath is the module replbench-node is built from.
@@ -193,9 +195,18 @@ func (b *Binaries) make(ctx context.Context, goos, goarch string) (*Binary, erro
 	cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-o", tmp.Name(), "./cmd/replbench-node")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH="+goarch, "CGO_ENABLED=0")
+	// On ctx's end (Ctrl-C) the go tool and the compilers it started go
+	// together: they share a process group, killed as one, and Run does not
+	// wait long for pipes a straggler might still hold.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 500 * time.Millisecond
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("build replbench-node for %s/%s: %w", goos, goarch, ctx.Err())
+		}
 		return nil, fmt.Errorf("build replbench-node for %s/%s in %s: %v: %s", goos, goarch, src, err, strings.TrimSpace(stderr.String()))
 	}
 	if err := os.Rename(tmp.Name(), out); err != nil {

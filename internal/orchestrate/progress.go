@@ -13,12 +13,12 @@ import (
 
 // progress reports a run's advance on stderr: a bar with ETA on a terminal,
 // one line per job otherwise (CI logs). Its unit is planned seconds, so the
-// ETA moves smoothly within a long point.
+// ETA moves smoothly within a long point. It keeps nothing per job: a
+// 100,000-point run costs it no more than a short one.
 type progress struct {
 	w       io.Writer
-	jobs    []*Job
-	plan    []float64 // planned seconds per job
-	total   float64
+	jobs    int     // jobs in the run
+	total   float64 // planned seconds of the whole run
 	doneSec float64
 	bar     *progressbar.ProgressBar
 	began   time.Time
@@ -27,16 +27,13 @@ type progress struct {
 	wg      sync.WaitGroup
 }
 
-// startupSeconds is the planned cost of starting and stopping a job's processes.
-const startupSeconds = 1.5
+// planned is a job's planned seconds: its duration and JobOverhead.
+func planned(j *Job) float64 {
+	return (j.Load.Warmup + j.Load.Duration + j.Load.Cooldown + JobOverhead).Seconds()
+}
 
-func newProgress(w io.Writer, jobs []*Job) *progress {
-	p := &progress{w: w, jobs: jobs, began: time.Now()}
-	for _, j := range jobs {
-		s := (j.Load.Warmup + j.Load.Duration + j.Load.Cooldown).Seconds() + startupSeconds
-		p.plan = append(p.plan, s)
-		p.total += s
-	}
+func newProgress(w io.Writer, plan *Plan) *progress {
+	p := &progress{w: w, jobs: plan.Jobs, total: plan.Estimate().Seconds(), began: time.Now()}
 	if w == nil {
 		p.w = io.Discard
 	}
@@ -53,11 +50,11 @@ func newProgress(w io.Writer, jobs []*Job) *progress {
 	return p
 }
 
-func (p *progress) start(i int) {
+// start reports that job j, the i-th of the run (from 0), starts.
+func (p *progress) start(i int, j *Job) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	j := p.jobs[i]
-	desc := fmt.Sprintf("job %d/%d %s", i+1, len(p.jobs), j.Label)
+	desc := fmt.Sprintf("job %d/%d %s", i+1, p.jobs, j.Label)
 	if p.bar == nil {
 		// Whole lines: a remote run's messages (uploads) may come between.
 		fmt.Fprintf(p.w, "%s (repeat %d): started\n", desc, j.Repeat+1)
@@ -81,53 +78,58 @@ func (p *progress) start(i int) {
 				_ = p.bar.Set64(int64((base + el) * 10))
 			}
 		}
-	}(p.stop, p.doneSec, p.plan[i])
+	}(p.stop, p.doneSec, planned(j))
 }
 
-func (p *progress) endJob(i int) {
+func (p *progress) endJob(j *Job) {
 	if p.stop != nil {
 		close(p.stop)
 		p.wg.Wait()
 		p.stop = nil
 	}
-	p.doneSec += p.plan[i]
+	p.doneSec += planned(j)
 	if p.bar != nil {
 		_ = p.bar.Set64(int64(p.doneSec * 10))
 	}
 }
 
-func (p *progress) skip(i int) {
+func (p *progress) skip(i int, j *Job) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.doneSec += p.plan[i]
+	p.doneSec += planned(j)
 	if p.bar == nil {
-		fmt.Fprintf(p.w, "job %d/%d %s (repeat %d): finished in an earlier run, skipped\n", i+1, len(p.jobs), p.jobs[i].Label, p.jobs[i].Repeat+1)
+		fmt.Fprintf(p.w, "job %d/%d %s (repeat %d): finished in an earlier run, skipped\n", i+1, p.jobs, j.Label, j.Repeat+1)
 	}
 }
 
-func (p *progress) done(i int, r *PointResult) {
+func (p *progress) done(i int, j *Job, r *PointResult) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.endJob(i)
+	p.endJob(j)
 	if p.bar == nil {
-		left := time.Duration((p.total - p.doneSec) * float64(time.Second)).Round(time.Second)
-		fmt.Fprintf(p.w, "job %d/%d: %.0f ops/s, p50 %.0f µs, p99 %.0f µs (about %v left)\n", i+1, len(p.jobs), r.Throughput, r.Latency.P50, r.Latency.P99, left)
+		left := time.Duration((p.total - p.doneSec) * float64(time.Second))
+		fmt.Fprintf(p.w, "job %d/%d: %.0f ops/s, p50 %.0f µs, p99 %.0f µs (about %s left)\n", i+1, p.jobs, r.Throughput, r.Latency.P50, r.Latency.P99, Roughly(left))
 	}
 }
 
-func (p *progress) fail(i int) {
+// fail reports a job that did not finish: it failed, or was interrupted.
+func (p *progress) fail(i int, j *Job, interrupted bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.endJob(i)
+	p.endJob(j)
 	if p.bar == nil {
-		fmt.Fprintf(p.w, "job %d/%d: failed\n", i+1, len(p.jobs))
+		what := "failed"
+		if interrupted {
+			what = "interrupted"
+		}
+		fmt.Fprintf(p.w, "job %d/%d: %s\n", i+1, p.jobs, what)
 	}
 }
 
-func (p *progress) finish() {
+func (p *progress) finish(ran int) {
 	if p.bar != nil {
 		_ = p.bar.Finish()
-		fmt.Fprintf(p.w, "ran %d jobs in %v\n", len(p.jobs), time.Since(p.began).Round(time.Second))
+		fmt.Fprintf(p.w, "ran %d jobs in %v\n", ran, time.Since(p.began).Round(time.Second))
 	}
 }
 

@@ -30,10 +30,10 @@ type Runner interface {
 
 // Options configures a run of one spec.
 type Options struct {
-	SpecPath string            // the spec file, copied into the results as given
-	Spec     *experiments.Spec // parsed (and possibly overridden) spec
-	Results  string            // results root; the run goes to Results/<spec name>/<run id>
-	Resume   bool              // continue the newest run of this spec, skipping finished jobs
+	SpecPath string // the spec file, copied into the results as given
+	Plan     *Plan  // the spec's points with the command line's overrides (NewPlan)
+	Results  string // results root; the run goes to Results/<spec name>/<run id>
+	Resume   bool   // continue the newest run of this spec, skipping finished jobs
 	// KeepGoing runs the remaining jobs after one fails (an unreachable
 	// host, a dead replica) instead of stopping; Ctrl-C always stops.
 	KeepGoing bool
@@ -45,40 +45,34 @@ type Options struct {
 	// NodeBinaries, if set, describes the binaries replicas and clients
 	// run as, for meta.json (Binaries.Used).
 	NodeBinaries func() []BinaryInfo
-	// Override, when set, adjusts every expanded point before it runs (the
-	// CLI's --duration and similar flags); it is recorded in meta.json's command.
-	Override func(*experiments.Spec)
 }
 
 // Summary is what a finished (or stopped) run produced.
 type Summary struct {
-	Dir      string
-	Results  []*PointResult
-	Skipped  int // jobs found finished by --resume
-	Failed   []error
-	Total    int
-	Finished bool
+	Dir         string
+	Results     []*PointResult
+	Skipped     int // jobs found finished by --resume
+	Failed      []error
+	Total       int
+	Finished    bool
+	Interrupted bool // ctx ended (Ctrl-C) before the run was done
 	// Figures is why figures or tables could not be written (a full
 	// disk), naming the files; the run is then incomplete.
 	Figures error
 }
 
-// Run runs every job of the spec that is not finished yet. It stops at the
-// first failed job (a dead replica, a failed load generator) or on ctx's
-// end, after writing summary.csv for the jobs that finished.
+// ErrInterrupted is wrapped by Run's error when ctx ended (Ctrl-C) before
+// the run was done.
+var ErrInterrupted = errInterrupted
+
+// Run runs every job of the plan that is not finished yet. It stops at the
+// first failed job (a dead replica, a failed load generator), or, within
+// moments, at ctx's end in any phase (writing expanded.yaml, running a job,
+// drawing figures), after writing summary.csv for the jobs that finished.
+// Points are resolved one at a time as their turn comes, so a large sweep
+// is never held in memory.
 func Run(ctx context.Context, opt Options) (*Summary, error) {
-	points, err := opt.Spec.Points()
-	if err != nil {
-		return nil, err
-	}
-	if opt.Override != nil {
-		for i := range points {
-			opt.Override(&points[i].Config)
-			if err := points[i].Config.Validate(); err != nil {
-				return nil, fmt.Errorf("point %s after command-line overrides: %w", points[i].Label(), err)
-			}
-		}
-	}
+	plan := opt.Plan
 	given, err := os.ReadFile(opt.SpecPath)
 	if err != nil {
 		return nil, err
@@ -87,17 +81,16 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	expanded, err := experiments.ExpandedPoints(opt.Spec.Name, points)
-	if err != nil {
-		return nil, err
-	}
 	if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), given, 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "expanded.yaml"), expanded, 0o644); err != nil {
+	if err := writeExpanded(ctx, filepath.Join(dir, "expanded.yaml"), plan); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w while writing expanded.yaml; continue with --resume (%s)", ErrInterrupted, dir)
+		}
 		return nil, err
 	}
-	meta, err := startMeta(dir, opt.Resume, opt.Spec, opt.Command, opt.Hosts)
+	meta, err := startMeta(dir, opt.Resume, plan.Spec, opt.Command, opt.Hosts)
 	if err != nil {
 		return nil, err
 	}
@@ -106,67 +99,85 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return nil, err
 	}
 
-	jobs, swept, err := jobsFor(points, dir)
-	if err != nil {
-		return nil, err
-	}
-	maxReplicas := 0
-	for _, j := range jobs {
-		maxReplicas = max(maxReplicas, len(j.Cluster.Replicas))
-	}
-	sum := &Summary{Dir: dir, Total: len(jobs)}
-	prog := newProgress(opt.Progress, jobs)
+	sum := &Summary{Dir: dir, Total: plan.Jobs}
+	prog := newProgress(opt.Progress, plan)
+	var rows [][]string
 	var runErr error
-	for i, job := range jobs {
-		summaryPath := filepath.Join(job.Dir, "summary.json")
-		if opt.Resume {
-			var res PointResult
-			if node.ReadJSON(summaryPath, &res) == nil {
-				sum.Results = append(sum.Results, &res)
-				sum.Skipped++
-				prog.skip(i)
+	i, ran := 0, 0 // jobs reached, jobs started
+	var stoppedAt *Job
+points:
+	for pt, err := range plan.All() {
+		if err != nil {
+			runErr = err
+			break
+		}
+		jobs, err := pointJobs(pt, dir)
+		if err != nil {
+			runErr = err
+			break
+		}
+		for _, job := range jobs {
+			if ctx.Err() != nil {
+				sum.Interrupted, stoppedAt = true, job
+				break points
+			}
+			summaryPath := filepath.Join(job.Dir, "summary.json")
+			if opt.Resume {
+				var res PointResult
+				if node.ReadJSON(summaryPath, &res) == nil {
+					sum.Results = append(sum.Results, &res)
+					rows = append(rows, summaryRow(&res, job.Values, plan.MaxReplicas))
+					sum.Skipped++
+					prog.skip(i, job)
+					i++
+					continue
+				}
+			}
+			prog.start(i, job)
+			ran++
+			res, err := opt.Runner.Run(ctx, job)
+			if err == nil {
+				err = errors.Join(writeTimeline(filepath.Join(job.Dir, "timeline.csv"), res), node.WriteJSON(summaryPath, res))
+			}
+			if err != nil {
+				interrupted := ctx.Err() != nil
+				if interrupted {
+					err = errInterrupted
+				}
+				err = fmt.Errorf("point %d/%d (%s, repeat %d): %w", i+1, plan.Jobs, job.Label, job.Repeat+1, err)
+				if werr := os.WriteFile(filepath.Join(job.Dir, "error.txt"), []byte(err.Error()+"\n"), 0o644); werr != nil {
+					err = fmt.Errorf("%w\n(this error is not in error.txt either: %v)", err, writeError(filepath.Join(job.Dir, "error.txt"), werr))
+				}
+				prog.fail(i, job, interrupted)
+				if interrupted {
+					sum.Interrupted, stoppedAt = true, job
+					break points
+				}
+				sum.Failed = append(sum.Failed, err)
+				if !opt.KeepGoing {
+					break points
+				}
+				prog.note(err)
+				i++
 				continue
 			}
+			sum.Results = append(sum.Results, res)
+			rows = append(rows, summaryRow(res, job.Values, plan.MaxReplicas))
+			prog.done(i, job, res)
+			i++
 		}
-		prog.start(i)
-		res, err := opt.Runner.Run(ctx, job)
-		if err == nil {
-			err = errors.Join(writeTimeline(filepath.Join(job.Dir, "timeline.csv"), res), node.WriteJSON(summaryPath, res))
-		}
-		if err != nil {
-			interrupted := ctx.Err() != nil
-			if interrupted {
-				err = errInterrupted
-			}
-			err = fmt.Errorf("point %d/%d (%s, repeat %d): %w", i+1, len(jobs), job.Label, job.Repeat+1, err)
-			if werr := os.WriteFile(filepath.Join(job.Dir, "error.txt"), []byte(err.Error()+"\n"), 0o644); werr != nil {
-				err = fmt.Errorf("%w\n(this error is not in error.txt either: %v)", err, writeError(filepath.Join(job.Dir, "error.txt"), werr))
-			}
-			prog.fail(i)
-			sum.Failed = append(sum.Failed, err)
-			if interrupted || !opt.KeepGoing {
-				break
-			}
-			prog.note(err)
-			continue
-		}
-		sum.Results = append(sum.Results, res)
-		prog.done(i, res)
 	}
-	prog.finish()
+	prog.finish(ran)
 	switch {
+	case runErr != nil:
 	case len(sum.Failed) == 1:
 		runErr = sum.Failed[0]
 	case len(sum.Failed) > 1:
 		runErr = fmt.Errorf("%d jobs failed:\n%w", len(sum.Failed), errors.Join(sum.Failed...))
 	}
-	sum.Finished = runErr == nil
+	sum.Finished = runErr == nil && !sum.Interrupted
 
-	rows := make([][]string, 0, len(sum.Results))
-	for _, r := range sum.Results {
-		rows = append(rows, summaryRow(r, jobs[indexOf(jobs, r)].Values, maxReplicas))
-	}
-	if err := writeCSV(filepath.Join(dir, "summary.csv"), summaryHeader(swept, maxReplicas), rows); err != nil {
+	if err := writeCSV(filepath.Join(dir, "summary.csv"), summaryHeader(plan.Swept, plan.MaxReplicas), rows); err != nil {
 		return sum, errors.Join(runErr, err)
 	}
 	meta.end(sum.Finished)
@@ -174,12 +185,25 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if err := node.WriteJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
 		return sum, errors.Join(runErr, err)
 	}
-	sum.Figures = drawFigures(opt.Progress, dir, len(sum.Results) > 0)
+	if sum.Interrupted {
+		if opt.Out != nil {
+			printTable(opt.Out, sum)
+		}
+		fmt.Fprintf(progressOut(opt.Progress), "figures: not drawn (interrupted); draw them with: replbench plot %s\n", dir)
+		return sum, fmt.Errorf("%w at job %d/%d (%s, repeat %d); %d of %d jobs finished and kept in %s; continue with --resume",
+			ErrInterrupted, i+1, plan.Jobs, stoppedAt.Label, stoppedAt.Repeat+1, len(sum.Results), plan.Jobs, dir)
+	}
+	drawn, figErr := drawFigures(ctx, opt.Progress, dir, len(sum.Results) > 0)
+	if !drawn {
+		sum.Interrupted = true
+		return sum, fmt.Errorf("%w while drawing figures; the results are complete in %s; draw the figures with: replbench plot %s", ErrInterrupted, dir, dir)
+	}
+	sum.Figures = figErr
 	if opt.Out != nil {
 		printTable(opt.Out, sum)
 	}
 	if runErr != nil {
-		return sum, fmt.Errorf("%w\n%d of %d jobs finished and kept in %s; continue with --resume", runErr, len(sum.Results), len(jobs), dir)
+		return sum, fmt.Errorf("%w\n%d of %d jobs finished and kept in %s; continue with --resume", runErr, len(sum.Results), plan.Jobs, dir)
 	}
 	if sum.Figures != nil {
 		return sum, fmt.Errorf("%w\nthe measurements are complete in %s; draw the figures again with 'replbench plot %s'", sum.Figures, dir, dir)
@@ -187,10 +211,35 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	return sum, nil
 }
 
+// writeExpanded writes expanded.yaml one point at a time, to a temporary
+// file renamed into place, so an interrupted write leaves no half file (a
+// resumed run keeps the one it had).
+func writeExpanded(ctx context.Context, path string, plan *Plan) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".expanded-*.yaml")
+	if err != nil {
+		return fmt.Errorf("write expanded.yaml: %w", err)
+	}
+	defer os.Remove(f.Name()) // after the rename, there is nothing to remove
+	err = experiments.WriteExpanded(ctx, f, plan.Spec.Name, plan.All())
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("write expanded.yaml: %w", err)
+	}
+	return nil
+}
+
 // runDir picks the run's directory: the newest run of this spec when
 // resuming (refusing one whose spec differs), else a new timestamped one.
 func runDir(opt Options, given []byte) (string, error) {
-	base := filepath.Join(opt.Results, opt.Spec.Name)
+	base := filepath.Join(opt.Results, opt.Plan.Spec.Name)
 	if opt.Resume {
 		entries, _ := os.ReadDir(base)
 		var runs []string
@@ -200,7 +249,7 @@ func runDir(opt Options, given []byte) (string, error) {
 			}
 		}
 		if len(runs) == 0 {
-			return "", fmt.Errorf("--resume: no earlier run of %q under %s", opt.Spec.Name, base)
+			return "", fmt.Errorf("--resume: no earlier run of %q under %s", opt.Plan.Spec.Name, base)
 		}
 		sort.Strings(runs)
 		dir := filepath.Join(base, runs[len(runs)-1])
@@ -230,15 +279,6 @@ func runDir(opt Options, given []byte) (string, error) {
 	}
 }
 
-func indexOf(jobs []*Job, r *PointResult) int {
-	for i, j := range jobs {
-		if j.Point == r.Point && j.Repeat == r.Repeat {
-			return i
-		}
-	}
-	return 0
-}
-
 // printTable writes the end-of-run table: one line per finished job.
 func printTable(out io.Writer, s *Summary) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -265,19 +305,34 @@ func printTable(out io.Writer, s *Summary) {
 // drawFigures draws the run's figures and summary.md into <dir>/figures,
 // also after a stopped run (summary.csv holds the finished jobs). Problems
 // with the results it reads are reported and do not fail the run; files it
-// cannot write do, and so does drawing nothing when jobs had finished
-// (measured): the error names the files.
-func drawFigures(progress io.Writer, dir string, measured bool) error {
-	if progress == nil {
-		progress = io.Discard
+// cannot write do, and so does drawing nothing when jobs had measured. It
+// reports drawn false when ctx ended first: the drawing is abandoned where
+// it is (the process is about to exit) and the user is told how to redo it.
+func drawFigures(ctx context.Context, progress io.Writer, dir string, measured bool) (drawn bool, err error) {
+	progress = progressOut(progress)
+	type result struct {
+		rep *analysis.Report
+		err error
 	}
-	rep, err := analysis.Draw([]string{dir}, analysis.Options{})
-	if err != nil {
-		fmt.Fprintf(progress, "figures: %v\n", err)
+	done := make(chan result, 1)
+	go func() {
+		rep, err := analysis.Draw([]string{dir}, analysis.Options{})
+		done <- result{rep, err}
+	}()
+	var d result
+	select {
+	case d = <-done:
+	case <-ctx.Done():
+		fmt.Fprintf(progress, "figures: interrupted; draw them with: replbench plot %s\n", dir)
+		return false, nil
+	}
+	rep := d.rep
+	if d.err != nil {
+		fmt.Fprintf(progress, "figures: %v\n", d.err)
 		if measured || (rep != nil && len(rep.Unwritten) > 0) {
-			return fmt.Errorf("figures: %w", err)
+			return true, fmt.Errorf("figures: %w", d.err)
 		}
-		return nil
+		return true, nil
 	}
 	for _, p := range rep.Problems {
 		fmt.Fprintf(progress, "figures: %v\n", p)
@@ -287,9 +342,16 @@ func drawFigures(progress io.Writer, dir string, measured bool) error {
 	}
 	switch n := len(rep.Unwritten); {
 	case n == 1:
-		return fmt.Errorf("figures: %w", rep.Unwritten[0])
+		return true, fmt.Errorf("figures: %w", rep.Unwritten[0])
 	case n > 1:
-		return fmt.Errorf("figures: %d files could not be written, the first: %w", n, rep.Unwritten[0])
+		return true, fmt.Errorf("figures: %d files could not be written, the first: %w", n, rep.Unwritten[0])
 	}
-	return nil
+	return true, nil
+}
+
+func progressOut(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
 }

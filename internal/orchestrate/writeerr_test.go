@@ -124,8 +124,12 @@ func runSpec(t *testing.T, runner Runner) (*Summary, string, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	plan, err := NewPlan(context.Background(), spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out strings.Builder
-	sum, err := Run(context.Background(), Options{SpecPath: specPath, Spec: spec, Results: filepath.Join(dir, "results"), Runner: runner, Out: &out})
+	sum, err := Run(context.Background(), Options{SpecPath: specPath, Plan: plan, Results: filepath.Join(dir, "results"), Runner: runner, Out: &out})
 	return sum, out.String(), err
 }
 
