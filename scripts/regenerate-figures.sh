@@ -120,7 +120,7 @@ copy_summary() {
 }
 
 overrides=()
-[ $quick = 0 ] || overrides=(--duration 2s --warmup 1s --cooldown 500ms --repeat 1)
+[ $quick = 0 ] || overrides=(--duration 3500ms --warmup 1s --cooldown 500ms --repeat 1)
 overrides_text=""
 [ ${#overrides[@]} -eq 0 ] || overrides_text=" ${overrides[*]}"
 
