@@ -8,7 +8,9 @@ import (
 	"io"
 	"iter"
 	"reflect"
+	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"gopkg.in/yaml.v3"
 )
@@ -411,39 +413,107 @@ func (s *Spec) Expanded() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// WriteExpanded writes points to w in Expanded's format, one at a time, so
-// that writing a large sweep holds one point in memory, not all of them;
-// the runner passes points with its command-line overrides applied. It
-// stops with ctx's error as soon as ctx ends.
+// WriteExpanded writes points to w in Expanded's format, streaming: points
+// are resolved one at a time and encoded in batches on every core, and at
+// most a few batches are in memory at once, however large the sweep; the
+// runner passes points with its command-line overrides applied. It stops
+// with ctx's error as soon as ctx ends.
 func WriteExpanded(ctx context.Context, w io.Writer, spec string, points iter.Seq2[Point, error]) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
+	bw := bufio.NewWriterSize(w, 256<<10)
 	fmt.Fprintf(bw, "# Points of spec %s in run order; each config is a complete spec.\n", spec)
+
+	// Batches are encoded concurrently and written in order: pending holds
+	// each batch's result channel in run order, and its capacity bounds the
+	// batches in flight.
+	type encoded struct {
+		buf []byte
+		err error
+	}
+	pending := make(chan chan encoded, runtime.GOMAXPROCS(0)+1)
+	var failed atomic.Bool
+	written := make(chan error, 1)
+	go func() {
+		var err error
+		for rc := range pending {
+			e := <-rc
+			if err == nil {
+				err = e.err
+			}
+			if err == nil {
+				_, err = bw.Write(e.buf)
+			}
+			if err != nil {
+				failed.Store(true)
+			}
+		}
+		written <- err
+	}()
+	var batch []Point
+	send := func() {
+		rc := make(chan encoded, 1)
+		pending <- rc
+		go func(ps []Point) {
+			var buf bytes.Buffer
+			for _, p := range ps {
+				if err := encodeItem(&buf, p); err != nil {
+					rc <- encoded{err: err}
+					return
+				}
+			}
+			rc <- encoded{buf: buf.Bytes()}
+		}(batch)
+		batch = nil
+	}
 	n := 0
-	for p, err := range points {
-		if err != nil {
-			return err
+	var err error
+	for p, perr := range points {
+		if err = perr; err != nil {
+			break
 		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("write expanded points: %w", err)
+		if err = ctx.Err(); err != nil {
+			err = fmt.Errorf("write expanded points: %w", err)
+			break
 		}
-		// Each item is encoded as a list of one: concatenated, they are the
-		// list, and the encoder's cost stays that of one point (yaml.v3
-		// slows down on one large document).
-		enc := yaml.NewEncoder(bw)
-		enc.SetIndent(2)
-		if err := enc.Encode(&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{expandedItem(p)}}); err != nil {
-			return fmt.Errorf("encode expanded point %d: %w", p.Index, err)
+		if failed.Load() {
+			break
 		}
-		if err := enc.Close(); err != nil {
-			return fmt.Errorf("encode expanded point %d: %w", p.Index, err)
-		}
+		batch = append(batch, p)
 		n++
+		if len(batch) == 256 {
+			send()
+		}
+	}
+	if err == nil && len(batch) > 0 {
+		send()
+	}
+	close(pending)
+	if werr := <-written; err == nil && werr != nil {
+		err = fmt.Errorf("write expanded points: %w", werr)
+	}
+	if err != nil {
+		return err
 	}
 	if n == 0 {
 		bw.WriteString("[]\n")
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write expanded points: %w", err)
+	}
+	return nil
+}
+
+// encodeItem appends one point to buf as an item of expanded.yaml. Each
+// item is encoded as a list of one: concatenated, they are the list, and
+// the encoder's cost stays that of one point (yaml.v3 slows down on one
+// large document).
+func encodeItem(buf *bytes.Buffer, p Point) error {
+	enc := yaml.NewEncoder(buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{expandedItem(p)}}); err != nil {
+		return fmt.Errorf("encode expanded point %d: %w", p.Index, err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("encode expanded point %d: %w", p.Index, err)
 	}
 	return nil
 }

@@ -445,3 +445,39 @@ func TestLargeSweepOnDemand(t *testing.T) {
 		t.Errorf("WriteExpanded resolved %d points after the context ended at the 3rd", resolved)
 	}
 }
+
+// failingWriter fails every write after its first n bytes.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		return 0, errors.New("disk full")
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// TestWriteExpandedStopsOnWriteError checks that a failing writer ends
+// the writing of a large sweep early, with its error.
+func TestWriteExpandedStopsOnWriteError(t *testing.T) {
+	s, err := Parse("big.yaml", []byte(bigSweep()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolved := 0
+	points := func(yield func(Point, error) bool) {
+		for p, err := range s.All() {
+			resolved++
+			if !yield(p, err) {
+				return
+			}
+		}
+	}
+	err = WriteExpanded(context.Background(), &failingWriter{n: 1 << 20}, s.Name, points)
+	if err == nil || err.Error() != "write expanded points: disk full" {
+		t.Fatalf("WriteExpanded to a failing writer = %v, want its error", err)
+	}
+	if resolved == 100_000 {
+		t.Errorf("all %d points were resolved after the writer failed", resolved)
+	}
+}

@@ -310,6 +310,10 @@ func printTable(out io.Writer, s *Summary) {
 // it is (the process is about to exit) and the user is told how to redo it.
 func drawFigures(ctx context.Context, progress io.Writer, dir string, measured bool) (drawn bool, err error) {
 	progress = progressOut(progress)
+	if ctx.Err() != nil {
+		fmt.Fprintf(progress, "figures: interrupted; draw them with: replbench plot %s\n", dir)
+		return false, nil
+	}
 	type result struct {
 		rep *analysis.Report
 		err error
