@@ -26,10 +26,15 @@ func (f *DurationFlag) Set(s string) error {
 	return nil
 }
 
-// String is the text given, or the default written as a duration.
+// String is the text given, or the default written as a duration; "" for
+// an unset flag without a default, so that help shows no "(default 0s)"
+// where the default is the spec's value.
 func (f *DurationFlag) String() string {
-	if f.Text != "" {
+	switch {
+	case f.Text != "":
 		return f.Text
+	case f.D == 0:
+		return ""
 	}
 	return f.D.String()
 }
