@@ -30,17 +30,20 @@ func TestInstalledBinaryRunsLeanReplicas(t *testing.T) {
 		vcs = "-buildvcs=true"
 	}
 	bin := t.TempDir()
-	for _, pkg := range []string{"replbench", "replbench-node"} {
-		build := exec.Command(goTool, "build", vcs, "-o", filepath.Join(bin, pkg), "./cmd/"+pkg)
-		build.Dir = "../.."
-		if out, err := build.CombinedOutput(); err != nil {
+	build := func(pkg, cgo string) {
+		cmd := exec.Command(goTool, "build", vcs, "-o", filepath.Join(bin, pkg), "./cmd/"+pkg)
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo)
+		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 		}
 	}
+	build("replbench", "0")
+	build("replbench-node", "0") // as the README says to install it
 	spec := writeSpec(t, "name: installed\nprotocol: unreplicated\nduration: 900ms\nwarmup: 200ms\ncooldown: 100ms\n")
 	type binary struct {
 		Path, SHA256, Main, Commit, Origin string
-		Lean                               bool
+		Lean, Cgo                          bool
 	}
 	run := func(t *testing.T) (b binary, stderr string) {
 		results := t.TempDir()
@@ -93,6 +96,19 @@ func TestInstalledBinaryRunsLeanReplicas(t *testing.T) {
 	}
 	if strings.Contains(stderr, "warning:") {
 		t.Errorf("warned with replbench-node installed:\n%s", stderr)
+	}
+
+	// Built with cgo (go install's default where gcc is), it maps the C
+	// library: not the lean binary, and run says so.
+	if _, err := exec.LookPath("gcc"); err == nil {
+		build("replbench-node", "1")
+		b, stderr = run(t)
+		if b.Path != node || b.Lean || !b.Cgo {
+			t.Errorf("replicas ran %+v, want %s recorded as built with cgo, not lean", b, node)
+		}
+		if !strings.Contains(stderr, "was built with cgo") {
+			t.Errorf("no warning about a replbench-node built with cgo:\n%s", stderr)
+		}
 	}
 
 	if err := os.Remove(node); err != nil {

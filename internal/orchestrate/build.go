@@ -55,9 +55,13 @@ type BinaryInfo struct {
 	Commit    string `json:"commit"`  // the revision it was built from; "" when unknown
 	Dirty     bool   `json:"dirty"`   // built from a tree with uncommitted changes
 	GoVersion string `json:"go_version"`
-	// Lean is true for replbench-node, which links no plotting or analysis
-	// code. Replicas run as the whole replbench binary use several MiB more
-	// memory, so their RSS figures are not comparable.
+	// Cgo is true for a binary built with cgo: it is linked against the C
+	// library and maps it, about 1.5 MiB more RSS per process.
+	Cgo bool `json:"cgo"`
+	// Lean is true for replbench-node built without cgo, as run builds it:
+	// it links no plotting or analysis code and no C library. Replicas run
+	// as anything else use more memory, so their RSS figures are not
+	// comparable.
 	Lean bool `json:"lean"`
 }
 
@@ -67,7 +71,8 @@ func (b *Binary) Info() BinaryInfo {
 	if bi, err := buildinfo.ReadFile(b.Path); err == nil {
 		info.Main, info.Version, info.GoVersion = bi.Path, bi.Main.Version, bi.GoVersion
 		info.Commit, info.Dirty = revision(bi)
-		info.Lean = bi.Path == NodeMain
+		info.Cgo = usesCgo(bi)
+		info.Lean = bi.Path == NodeMain && !info.Cgo
 	}
 	if info.Commit == "" {
 		info.Commit = b.treeCommit
@@ -92,6 +97,16 @@ func revision(bi *debug.BuildInfo) (rev string, dirty bool) {
 		}
 	}
 	return rev, dirty
+}
+
+// usesCgo reports whether a binary was built with cgo.
+func usesCgo(bi *debug.BuildInfo) bool {
+	for _, s := range bi.Settings {
+		if s.Key == "CGO_ENABLED" {
+			return s.Value == "1"
+		}
+	}
+	return false
 }
 
 // pseudoVersion matches the commit prefix at the end of a Go pseudo-version
@@ -232,6 +247,10 @@ func (b *Binaries) installed(goos, goarch string) (*Binary, error) {
 	}
 	if bi, err := buildinfo.ReadFile(sibling); err == nil && bi.Path == NodeMain {
 		bin, err := hashed(sibling, goos, goarch, "installed beside replbench")
+		if err == nil && b.Log != nil && usesCgo(bi) {
+			fmt.Fprintf(b.Log, "warning: %s was built with cgo, so its replicas map the C library too (about 1.5 MiB more RSS each than as run builds it); "+
+				"install it with CGO_ENABLED=0 go install %s@VERSION\n", sibling, NodeMain)
+		}
 		if err == nil && b.Log != nil {
 			if self, err := buildinfo.ReadFile(b.Fallback); err == nil && self.Main.Version != bi.Main.Version {
 				fmt.Fprintf(b.Log, "warning: %s is version %s but this replbench is %s; replicas and clients run %s\n",
