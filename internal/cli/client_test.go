@@ -142,3 +142,34 @@ func TestClientKV(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptySpecSaysDefaults: a spec that sets nothing runs the defaults,
+// and says so instead of starting a 10 s experiment without a word.
+func TestEmptySpecSaysDefaults(t *testing.T) {
+	spec := writeSpec(t, "# nothing set yet\n\n")
+	_, stderr, err := runCLI(context.Background(), "run", spec, "--results", t.TempDir(),
+		"--duration", "600ms", "--warmup", "100ms", "--cooldown", "0s")
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "sets no keys: running the defaults (protocol unreplicated, 1 replica(s), app null, one point") {
+		t.Errorf("no note that the defaults run:\n%s", stderr)
+	}
+}
+
+// TestBadResultsBeforeBuilding: a --results that cannot hold results is
+// refused before replbench-node is built or anything started, and leaves
+// no run directory behind.
+func TestBadResultsBeforeBuilding(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := runCLI(context.Background(), "run", writeSpec(t, "name: nowhere\n"), "--results", file, "--binary", "/nonexistent/replbench-node")
+	if err == nil || !strings.Contains(err.Error(), "--results "+file) {
+		t.Fatalf("err %v, want one naming --results\n%s", err, stderr)
+	}
+	if strings.Contains(stderr, "building replbench-node") || strings.Contains(err.Error(), "nonexistent") {
+		t.Errorf("the binary was looked at before --results was checked: %v\n%s", err, stderr)
+	}
+}

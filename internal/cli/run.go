@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -73,6 +74,10 @@ point, on failure and on Ctrl-C. See README.md, "Running across hosts".`,
 			if err != nil {
 				return interruptedWhile(ctx, "checking the spec's points", err)
 			}
+			if setsNothing(args[0]) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: %s sets no keys: running the defaults (protocol %s, %d replica(s), app %s, one point; docs/spec.md lists them)\n",
+					args[0], spec.Protocol, spec.Replicas, spec.App.Name)
+			}
 			plan, err := orchestrate.NewPlan(ctx, spec, func(p *experiments.Spec) error {
 				if flags.Changed("warmup") {
 					p.Warmup = warmup.D
@@ -103,6 +108,10 @@ point, on failure and on Ctrl-C. See README.md, "Running across hosts".`,
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), plan)
 
+			// Where results go is checked before anything is built or started.
+			if err := os.MkdirAll(filepath.Join(results, spec.Name), 0o755); err != nil {
+				return fmt.Errorf("--results %s: %w", results, err)
+			}
 			keysDir, releaseKeys, err := orchestrate.NewKeysDir("", cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -237,9 +246,24 @@ func checkTimeFlags(duration, warmup, cooldown *node.DurationFlag) error {
 
 // interruptedWhile says that the command was interrupted while doing what
 // (so Main exits 130), when ctx ended; else it returns err.
+// setsNothing reports whether the spec file at path holds no keys: it is
+// empty, or comments and blank lines only.
+func setsNothing(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") && l != "---" {
+			return false
+		}
+	}
+	return true
+}
+
 func interruptedWhile(ctx context.Context, what string, err error) error {
 	if ctx.Err() == nil || errors.Is(err, orchestrate.ErrInterrupted) {
 		return err
 	}
-	return fmt.Errorf("%w while %s", orchestrate.ErrInterrupted, what)
+	return fmt.Errorf("%w while %s, before any job ran", orchestrate.ErrInterrupted, what)
 }

@@ -81,22 +81,36 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), given, 0o644); err != nil {
-		return nil, err
-	}
-	if err := writeExpanded(ctx, filepath.Join(dir, "expanded.yaml"), plan); err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w while writing expanded.yaml; continue with --resume (%s)", ErrInterrupted, dir)
+	// Until the first job starts, a new run's directory holds nothing worth
+	// keeping: a failure here removes it rather than leave an empty run.
+	abandon := func(err error) (*Summary, error) {
+		if opt.Resume {
+			return nil, err
+		}
+		if rerr := os.RemoveAll(dir); rerr != nil {
+			return nil, errors.Join(err, fmt.Errorf("remove the unused run directory: %w", rerr))
 		}
 		return nil, err
 	}
+	if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), given, 0o644); err != nil {
+		return abandon(writeError(filepath.Join(dir, "spec.yaml"), err))
+	}
+	if err := writeExpanded(ctx, filepath.Join(dir, "expanded.yaml"), plan); err != nil {
+		if ctx.Err() != nil && opt.Resume {
+			return nil, fmt.Errorf("%w while writing expanded.yaml; continue with --resume (%s)", ErrInterrupted, dir)
+		}
+		if ctx.Err() != nil {
+			return abandon(fmt.Errorf("%w while writing expanded.yaml, before any job ran", ErrInterrupted))
+		}
+		return abandon(err)
+	}
 	meta, err := startMeta(dir, opt.Resume, plan.Spec, opt.Command, opt.Hosts)
 	if err != nil {
-		return nil, err
+		return abandon(err)
 	}
 	meta.binaries(opt.NodeBinaries)
 	if err := node.WriteJSON(filepath.Join(dir, "meta.json"), meta); err != nil {
-		return nil, err
+		return abandon(err)
 	}
 
 	sum := &Summary{Dir: dir, Total: plan.Jobs}
