@@ -166,7 +166,7 @@ func TestBadResultsBeforeBuilding(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, stderr, err := runCLI(context.Background(), "run", writeSpec(t, "name: nowhere\n"), "--results", file, "--binary", "/nonexistent/replbench-node")
-	if err == nil || !strings.Contains(err.Error(), "--results "+file) {
+	if err == nil || !strings.HasPrefix(err.Error(), "--results: mkdir "+file) {
 		t.Fatalf("err %v, want one naming --results\n%s", err, stderr)
 	}
 	if strings.Contains(stderr, "building replbench-node") || strings.Contains(err.Error(), "nonexistent") {

@@ -87,7 +87,7 @@ func TestBadInputs(t *testing.T) {
 		{"bad spec", []string{"run", badSpec}, "e2e.yaml:2: load.clients: must be >= 1, got -2"},
 		{"no spec", []string{"run"}, "accepts 1 arg"},
 		{"resume without a run", []string{"run", writeSpec(t, "name: fresh\n"), "--results", t.TempDir(), "--resume"}, "no earlier run"},
-		{"results path is a file", []string{"run", writeSpec(t, "name: fresh\n"), "--results", aFile(t)}, "results directory: mkdir "},
+		{"results path is a file", []string{"run", writeSpec(t, "name: fresh\n"), "--results", aFile(t)}, "--results: mkdir "},
 		{"replica without config", []string{"replica", "--id", "0"}, "--config is required"},
 		{"replica with missing config", []string{"replica", "--config", "/nonexistent.json"}, "no such file"},
 		{"client without config", []string{"client"}, "--config is required"},

@@ -110,7 +110,7 @@ point, on failure and on Ctrl-C. See README.md, "Running across hosts".`,
 
 			// Where results go is checked before anything is built or started.
 			if err := os.MkdirAll(filepath.Join(results, spec.Name), 0o755); err != nil {
-				return fmt.Errorf("--results %s: %w", results, err)
+				return fmt.Errorf("--results: %w", err)
 			}
 			keysDir, releaseKeys, err := orchestrate.NewKeysDir("", cmd.ErrOrStderr())
 			if err != nil {
