@@ -68,8 +68,9 @@ order): for example --kv 'put user:1042 alice' --kv 'get user:1042' prints
 Every process is a new session of its client id, so its requests never
 meet the cached replies of an earlier process with the same keys. A load
 run ends with a one-line summary and fails when it completed nothing, got a
-reply that did not match its request, or (open loop) completed less than
-half of what was due.
+reply that did not match its request, had more requests fail or stay
+unfinished than complete (a stall), or (open loop) completed less than half
+of what was due.
 
 Closed loop: --clients clients each keep --outstanding requests in flight.
 Open loop: requests leave on a schedule at --rate requests/s in total, and

@@ -58,8 +58,9 @@ const MinOpenLoopShare = 0.5
 
 // Check reports why a load run did not measure what it was asked to, in
 // one line: it completed nothing, got replies that did not match their
-// requests, or (open loop) completed less than MinOpenLoopShare of what
-// was due.
+// requests, had more requests fail or stay unfinished than complete (a
+// stall), or (open loop) completed less than MinOpenLoopShare of what was
+// due.
 func (r *ClientReport) Check(res *loadgen.Result, cfg loadgen.Config) error {
 	m := res.Phases[loadgen.Measure]
 	why := fmt.Sprintf("%d errors (%d failed, %d unfinished, %d dropped), %d retransmits",
@@ -69,6 +70,9 @@ func (r *ClientReport) Check(res *loadgen.Result, cfg loadgen.Config) error {
 		return fmt.Errorf("%d replies did not match their requests", r.Mismatches)
 	case r.Completed == 0:
 		return fmt.Errorf("completed 0 requests in the measured %s: %s", res.Measured.Round(time.Millisecond), why)
+	case m.Errors > r.Completed:
+		return fmt.Errorf("completed %d requests in the measured %s but %d failed or did not finish: the cluster stalled; %s",
+			r.Completed, res.Measured.Round(time.Millisecond), m.Errors, why)
 	case cfg.Mode == loadgen.Open && cfg.Rate > 0:
 		due := cfg.Rate * res.Measured.Seconds()
 		if float64(r.Completed) < MinOpenLoopShare*due {

@@ -1,23 +1,48 @@
 package node
 
 import (
-	"os"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/replbench/replbench/clients"
+	"github.com/replbench/replbench/loadgen"
 )
 
-// TestWriteJSONNamesTheFile: a report that cannot be written (a full disk)
-// fails with one line naming the file and the cause, which the orchestrator
-// shows from the load generator's stderr.
-func TestWriteJSONNamesTheFile(t *testing.T) {
-	const full = "/dev/full"
-	if _, err := os.Stat(full); err != nil {
-		t.Skipf("no %s on this system, so writes to a full disk are untested here: %v", full, err)
-	}
-	err := WriteJSON(full, ClientReport{Completed: 1})
-	if err == nil {
-		t.Fatalf("writing to %s succeeded", full)
-	}
-	if got, want := err.Error(), "write /dev/full: no space left on device"; got != want {
-		t.Errorf("error %q, want %q", got, want)
+// TestCheck: a load run that measured what it was asked to passes; one that
+// completed nothing, stalled, got wrong replies or fell behind its open-loop
+// rate fails with one line saying which.
+func TestCheck(t *testing.T) {
+	closed := loadgen.Config{Mode: loadgen.Closed}
+	open := loadgen.Config{Mode: loadgen.Open, Rate: 1000}
+	for _, tc := range []struct {
+		name       string
+		cfg        loadgen.Config
+		counts     loadgen.Counts
+		mismatches uint64
+		want       string // "" means no error
+	}{
+		{"healthy closed loop", closed, loadgen.Counts{Completed: 5000}, 0, ""},
+		{"a few errors", closed, loadgen.Counts{Completed: 5000, Errors: 3, Unfinished: 3}, 0, ""},
+		{"nothing completed", closed, loadgen.Counts{Errors: 4, Unfinished: 4}, 0, "completed 0 requests in the measured 2s: 4 errors (0 failed, 4 unfinished, 0 dropped), 7 retransmits"},
+		{"stalled after one", closed, loadgen.Counts{Completed: 1, Errors: 3, Unfinished: 3}, 0, "completed 1 requests in the measured 2s but 3 failed or did not finish: the cluster stalled"},
+		{"wrong replies", closed, loadgen.Counts{Completed: 5000}, 2, "2 replies did not match their requests"},
+		{"open loop keeping up", open, loadgen.Counts{Completed: 1990}, 0, ""},
+		{"open loop behind", open, loadgen.Counts{Completed: 900, Errors: 10, Dropped: 10}, 0, "completed 900 of the 2000 requests due at 1000/s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := &loadgen.Result{Measured: 2 * time.Second, Phases: map[loadgen.Phase]loadgen.Counts{loadgen.Measure: tc.counts}}
+			rep := &ClientReport{Completed: tc.counts.Completed, Errors: tc.counts.Errors, Mismatches: tc.mismatches,
+				Clients: []clients.Stats{{Retransmits: 3}, {Retransmits: 4}}}
+			err := rep.Check(res, tc.cfg)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			case err != nil && strings.Contains(err.Error(), "\n"):
+				t.Errorf("error is more than one line: %q", err)
+			}
+		})
 	}
 }
