@@ -16,6 +16,7 @@ import (
 	"github.com/replbench/replbench/internal/transport"
 	"github.com/replbench/replbench/internal/wire"
 	"github.com/replbench/replbench/keys"
+	"github.com/replbench/replbench/protocols/registry"
 )
 
 // ErrGaveUp is returned for a request that got no quorum within Config.GiveUp.
@@ -68,7 +69,8 @@ type Client struct {
 	quorum int
 	// sendToAll sends every request to all replicas at once: with a
 	// rotating leader (HotStuff) there is no primary to aim at, and every
-	// replica keeps the requests it holds until one of them proposes them.
+	// replica keeps the requests it holds until one of them proposes them
+	// (protocols.Protocol.ClientsSendToAll).
 	sendToAll bool
 
 	mu      sync.Mutex
@@ -113,12 +115,15 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Session == 0 {
 		cfg.Session = uint64(time.Now().UnixNano())
 	}
+	proto, err := registry.Lookup(cfg.Cluster.Protocol)
+	if err != nil {
+		return nil, fmt.Errorf("client %d: %w", cfg.ID, err)
+	}
 	c := &Client{
 		cfg: cfg, n: len(cfg.Cluster.Replicas), quorum: cfg.Cluster.ReplyQuorum(),
-		sendToAll: cfg.Cluster.Protocol == "hotstuff",
+		sendToAll: proto.ClientsSendToAll,
 		pending:   make(map[uint64]*call), stop: make(chan struct{}),
 	}
-	var err error
 	if cfg.Transport != nil {
 		c.tr, err = cfg.Transport(c.deliver)
 	} else {

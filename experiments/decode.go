@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/replbench/replbench/protocols/registry"
 )
 
 // maxPoints bounds a sweep, so a slip such as a 10-axis cross product is
@@ -162,8 +164,8 @@ func (d *decoder) defaults() {
 	}
 	if d.at["replicas"] == nil {
 		d.spec.Replicas = 4
-		if d.spec.Protocol == Unreplicated {
-			d.spec.Replicas = 1
+		if p, err := registry.Lookup(string(d.spec.Protocol)); err == nil {
+			d.spec.Replicas = p.DefaultReplicas
 		}
 	}
 }

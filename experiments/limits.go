@@ -6,8 +6,7 @@ import (
 
 	"github.com/replbench/replbench/internal/wire"
 	"github.com/replbench/replbench/keys"
-	"github.com/replbench/replbench/protocols/hotstuff"
-	"github.com/replbench/replbench/protocols/pbft"
+	"github.com/replbench/replbench/protocols/registry"
 )
 
 // authSize bounds the authenticator scheme appends for a cluster of n
@@ -43,16 +42,11 @@ func requestSize(s *Spec) int {
 // batchBudget is the batch byte cap the point's replicas apply (see
 // replicas.BatchBudget), 0 for none, with the message that bounds it.
 func batchBudget(s *Spec) (int, string) {
-	auth := authSize(s.Crypto.Replicas, s.Replicas, s.Crypto.RSABits)
-	switch s.Protocol {
-	case PBFT:
-		return pbft.BatchBudget(wire.DefaultMaxFrame, s.Replicas, auth),
-			fmt.Sprintf("a PBFT new-view carries %d view-changes, each with a prepared batch", 2*s.F()+1)
-	case HotStuff:
-		return hotstuff.BatchBudget(wire.DefaultMaxFrame, s.Replicas, auth),
-			"a HotStuff block travels with a QC inside a fetch answer"
+	p, err := registry.Lookup(string(s.Protocol))
+	if err != nil || p.BatchBudget == nil {
+		return 0, ""
 	}
-	return 0, ""
+	return p.BatchBudget(wire.DefaultMaxFrame, s.Replicas, authSize(s.Crypto.Replicas, s.Replicas, s.Crypto.RSABits))
 }
 
 // checkRequestSize refuses a point whose requests can never be ordered:
@@ -60,8 +54,8 @@ func batchBudget(s *Spec) (int, string) {
 // through every message that holds one. Replicas would refuse each such
 // request (counted as oversized), so the run would measure nothing.
 func checkRequestSize(c *errs, s *Spec, blame func(...string) int, where string) {
-	if s.Protocol != Unreplicated && (s.Replicas < 4 || (s.Replicas-1)%3 != 0) {
-		return // reported already; the budget needs n = 3f+1
+	if p, err := registry.Lookup(string(s.Protocol)); err != nil || p.CheckReplicas(s.Replicas) != nil {
+		return // reported already; the budget needs a valid cluster
 	}
 	size := requestSize(s)
 	line := blame("load.payload", "protocol", "replicas", "crypto.clients", "crypto.replicas")

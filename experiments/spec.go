@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/replbench/replbench/keys"
+	"github.com/replbench/replbench/protocols/registry"
 )
 
 // Protocol names a replication protocol.
@@ -26,7 +27,13 @@ const (
 )
 
 // Protocols lists every protocol a spec may name.
-func Protocols() []Protocol { return []Protocol{Unreplicated, PBFT, HotStuff} }
+func Protocols() []Protocol {
+	var out []Protocol
+	for _, name := range registry.Names() {
+		out = append(out, Protocol(name))
+	}
+	return out
+}
 
 // AppName names the replicated application.
 type AppName string
@@ -174,10 +181,11 @@ func (s *Spec) Measured() time.Duration { return s.Duration - s.Warmup - s.Coold
 // F is the number of faulty replicas the configuration tolerates: (n-1)/3
 // for the BFT protocols, 0 for the unreplicated baseline.
 func (s *Spec) F() int {
-	if s.Protocol == Unreplicated {
+	p, err := registry.Lookup(string(s.Protocol))
+	if err != nil {
 		return 0
 	}
-	return (s.Replicas - 1) / 3
+	return p.Faults(s.Replicas)
 }
 
 // Load reads and validates the spec at path. Errors name path and line.

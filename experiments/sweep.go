@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/replbench/replbench/protocols/registry"
 )
 
 // Axis is one dimension of a sweep. A sweep key gives an axis with one path;
@@ -294,16 +296,9 @@ func checkPoint(c *errs, s *Spec, at map[string]*yaml.Node, swept map[string]boo
 		}
 		return 0
 	}
-	switch s.Protocol {
-	case Unreplicated:
-		if s.Replicas != 1 {
-			c.addLine(blame("replicas", "protocol"), "replicas",
-				fmt.Sprintf("unreplicated needs 1 replica, got %d%s", s.Replicas, where))
-		}
-	case PBFT, HotStuff:
-		if s.Replicas < 4 || (s.Replicas-1)%3 != 0 {
-			c.addLine(blame("replicas", "protocol"), "replicas",
-				fmt.Sprintf("%s needs n = 3f+1 replicas (4, 7, 10, ...), got %d%s", s.Protocol, s.Replicas, where))
+	if p, err := registry.Lookup(string(s.Protocol)); err == nil {
+		if err := p.CheckReplicas(s.Replicas); err != nil {
+			c.addLine(blame("replicas", "protocol"), "replicas", fmt.Sprintf("%s %v%s", p.Name, err, where))
 		}
 	}
 	switch {

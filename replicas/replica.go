@@ -17,9 +17,7 @@ import (
 	"github.com/replbench/replbench/internal/wire"
 	"github.com/replbench/replbench/keys"
 	"github.com/replbench/replbench/protocols"
-	"github.com/replbench/replbench/protocols/hotstuff"
-	"github.com/replbench/replbench/protocols/pbft"
-	"github.com/replbench/replbench/protocols/unreplicated"
+	"github.com/replbench/replbench/protocols/registry"
 	"github.com/replbench/replbench/replicas/app"
 )
 
@@ -53,7 +51,7 @@ type Replica struct {
 	nested func(frame []byte) error
 
 	requests, messages, badAuth, malformed, impersonate, sendErrors, replies, unneeded, oversized atomic.Uint64
-	gate                                                                                          *pbft.Gate
+	gate                                                                                          protocols.Gate // nil: every replica frame is verified
 	tap                                                                                           Tap
 	// budget is the largest batch encoding the core orders (0: no cap); a
 	// request that cannot fit alone is refused before it is verified.
@@ -125,18 +123,21 @@ func BatchBudget(cfg *cluster.Config, auth int) int {
 	if maxFrame <= 0 {
 		maxFrame = wire.DefaultMaxFrame
 	}
-	switch cfg.Protocol {
-	case "pbft":
-		return max(1, pbft.BatchBudget(maxFrame, len(cfg.Replicas), auth))
-	case "hotstuff":
-		return max(1, hotstuff.BatchBudget(maxFrame, len(cfg.Replicas), auth))
+	p, err := registry.Lookup(cfg.Protocol)
+	if err != nil || p.BatchBudget == nil {
+		return 0
 	}
-	return 0
+	budget, _ := p.BatchBudget(maxFrame, len(cfg.Replicas), auth)
+	return max(1, budget)
 }
 
 // NewCore builds the protocol core the cluster file asks for; budget caps
 // its batches in bytes (see BatchBudget; 0: no cap).
-func NewCore(cfg *cluster.Config, id uint32, gate *pbft.Gate, budget int) (protocols.Core, error) {
+func NewCore(cfg *cluster.Config, id uint32, budget int) (protocols.Core, error) {
+	p, err := registry.Lookup(cfg.Protocol)
+	if err != nil {
+		return nil, err
+	}
 	a, err := app.New(cfg.App, cfg.AppReply)
 	if err != nil {
 		return nil, err
@@ -145,27 +146,14 @@ func NewCore(cfg *cluster.Config, id uint32, gate *pbft.Gate, budget int) (proto
 	if tick <= 0 {
 		tick = DefaultTick
 	}
-	switch cfg.Protocol {
-	case "unreplicated":
-		return unreplicated.New(a), nil
-	case "pbft":
-		return pbft.New(pbft.Config{
-			ID: id, N: len(cfg.Replicas), App: a, Gate: gate,
-			BatchSize:          cfg.BatchSize,
-			MaxBatchBytes:      budget,
-			BatchTimeout:       ticks(cfg.BatchTimeout.Duration, tick),
-			CheckpointInterval: cfg.CheckpointInterval,
-			ViewChangeTimeout:  ticks(cfg.ViewChangeTimeout.Duration, tick),
-		})
-	case "hotstuff":
-		return hotstuff.New(hotstuff.Config{
-			ID: id, N: len(cfg.Replicas), App: a,
-			BatchSize:     cfg.BatchSize,
-			MaxBatchBytes: budget,
-			ViewTimeout:   ticks(cfg.ViewChangeTimeout.Duration, tick),
-		})
-	}
-	return nil, fmt.Errorf("protocol %q is not implemented", cfg.Protocol)
+	return p.New(protocols.Params{
+		ID: id, N: len(cfg.Replicas), App: a,
+		BatchSize:          cfg.BatchSize,
+		MaxBatchBytes:      budget,
+		BatchTimeout:       ticks(cfg.BatchTimeout.Duration, tick),
+		CheckpointInterval: cfg.CheckpointInterval,
+		ViewChangeTimeout:  ticks(cfg.ViewChangeTimeout.Duration, tick),
+	})
 }
 
 // New loads keys, builds the core and starts listening on the replica's address.
@@ -173,18 +161,22 @@ func New(cfg *cluster.Config, id uint32, opt Options) (*Replica, error) {
 	if int(id) >= len(cfg.Replicas) {
 		return nil, fmt.Errorf("replica id %d out of range: cluster has %d replicas", id, len(cfg.Replicas))
 	}
-	var gate *pbft.Gate
-	if cfg.Protocol == "pbft" {
-		gate = pbft.NewGate()
+	proto, err := registry.Lookup(cfg.Protocol)
+	if err != nil {
+		return nil, err
 	}
 	peerAuth, clientAuth, err := cfg.ReplicaAuth(id)
 	if err != nil {
 		return nil, err
 	}
 	budget := BatchBudget(cfg, peerAuth.MaxSize())
-	core, err := NewCore(cfg, id, gate, budget)
+	core, err := NewCore(cfg, id, budget)
 	if err != nil {
 		return nil, err
+	}
+	var gate protocols.Gate
+	if g, ok := core.(protocols.Gated); ok {
+		gate = g.Gate()
 	}
 	log := opt.Logger
 	if log == nil {
@@ -196,11 +188,8 @@ func New(cfg *cluster.Config, id uint32, opt Options) (*Replica, error) {
 		budget: budget, done: make(chan struct{}),
 		inLimit: InboxBytes(cfg), inFreed: make(chan struct{}),
 	}
-	switch cfg.Protocol {
-	case "pbft":
-		r.nested = func(frame []byte) error { return pbft.Verify(frame, peerAuth, clientAuth) }
-	case "hotstuff":
-		r.nested = func(frame []byte) error { return hotstuff.Verify(frame, peerAuth, clientAuth) }
+	if verify := proto.Verify; verify != nil {
+		r.nested = func(frame []byte) error { return verify(frame, peerAuth, clientAuth) }
 	}
 	if opt.Transport != nil {
 		r.tr, err = opt.Transport(r.Deliver)
@@ -274,7 +263,7 @@ func (r *Replica) Deliver(from keys.Principal, frame []byte) {
 			return
 		}
 	case from.Role == keys.RoleReplica && from.ID == sender:
-		if !r.gate.Needed(frame) {
+		if r.gate != nil && !r.gate.Needed(frame) {
 			r.unneeded.Add(1)
 			return
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,73 +15,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/replbench/replbench/protocols"
-	"github.com/replbench/replbench/protocols/hotstuff"
-	"github.com/replbench/replbench/protocols/pbft"
+	"github.com/replbench/replbench/protocols/registry"
 	"github.com/replbench/replbench/protocols/sim"
-	"github.com/replbench/replbench/protocols/unreplicated"
 )
 
-// simProtocol is a protocol the simulator can run.
-type simProtocol struct {
-	replicas int // --replicas when not given
-	// cores returns the core factory for n replicas tolerating f faults, or
-	// why the protocol cannot run such a cluster.
-	cores func(n, f int) (func(id uint32, app protocols.App) protocols.Core, error)
-	// tune, if set, fits the simulation's timing to the protocol's timers;
-	// flags given on the command line override it.
-	tune func(*sim.Config)
-}
+func simProtocolNames() []string { return registry.Names() }
 
-// simProtocols is the registry of --protocol names.
-var simProtocols = map[string]simProtocol{
-	"unreplicated": {
-		replicas: 1,
-		cores: func(n, _ int) (func(uint32, protocols.App) protocols.Core, error) {
-			if n != 1 {
-				return nil, fmt.Errorf("unreplicated runs on exactly 1 replica, not %d", n)
-			}
-			return func(_ uint32, app protocols.App) protocols.Core { return unreplicated.New(app) }, nil
-		},
-	},
-	"pbft": {
-		replicas: 4,
-		cores: func(n, _ int) (func(uint32, protocols.App) protocols.Core, error) {
-			if _, err := pbft.New(pbft.SimConfig(0, n, sim.NewChainApp())); err != nil {
-				return nil, err
-			}
-			return func(id uint32, app protocols.App) protocols.Core {
-				c, _ := pbft.New(pbft.SimConfig(id, n, app)) // n was checked above
-				return c
-			}, nil
-		},
-		tune: func(c *sim.Config) { c.ClientTimeout = pbft.SimClientTimeout },
-	},
-	"hotstuff": {
-		replicas: 4,
-		cores: func(n, _ int) (func(uint32, protocols.App) protocols.Core, error) {
-			if _, err := hotstuff.New(hotstuff.SimConfig(0, n, sim.NewChainApp())); err != nil {
-				return nil, err
-			}
-			return func(id uint32, app protocols.App) protocols.Core {
-				c, _ := hotstuff.New(hotstuff.SimConfig(id, n, app)) // n was checked above
-				return c
-			}, nil
-		},
-		tune: func(c *sim.Config) {
-			c.ClientTimeout = hotstuff.SimClientTimeout
-			c.ClientsSendToAll = true // the leader rotates: every replica needs every request
-		},
-	},
-}
-
-func simProtocolNames() []string {
-	names := make([]string, 0, len(simProtocols))
-	for name := range simProtocols {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
+// lookupProtocol finds --protocol's descriptor (tests add a broken one).
+var lookupProtocol = registry.Lookup
 
 // simOptions are the command's flags and what resolve derives from them.
 type simOptions struct {
@@ -97,7 +37,7 @@ type simOptions struct {
 	keepGoing, verbose          bool
 
 	cmd       *cobra.Command
-	entry     simProtocol
+	entry     *protocols.Protocol
 	faultSet  sim.Faults
 	newCore   func(uint32, protocols.App) protocols.Core
 	reproArgs []string
@@ -158,27 +98,34 @@ Faults:    all, none, or a comma list of ` + strings.Join(sim.FaultNames(), ", "
 
 // resolve checks the flags and builds what every seed's Config shares.
 func (o *simOptions) resolve() error {
-	entry, ok := simProtocols[o.protocol]
-	if !ok {
-		if o.protocol == "" {
-			return fmt.Errorf("--protocol is required (one of %s)", strings.Join(simProtocolNames(), ", "))
-		}
-		return fmt.Errorf("unknown protocol %q (want one of %s)", o.protocol, strings.Join(simProtocolNames(), ", "))
+	if o.protocol == "" {
+		return fmt.Errorf("--protocol is required (one of %s)", strings.Join(simProtocolNames(), ", "))
+	}
+	entry, err := lookupProtocol(o.protocol)
+	if err != nil {
+		return err
 	}
 	o.entry = entry
 	if !o.changed("replicas") {
-		o.replicas = entry.replicas
+		o.replicas = entry.DefaultReplicas
 	}
 	if o.replicas < 1 || o.seeds < 1 || o.clients < 0 || o.requests < 0 {
 		return fmt.Errorf("--replicas (%d) and --seeds (%d) must be positive, --clients (%d) and --requests (%d) not negative",
 			o.replicas, o.seeds, o.clients, o.requests)
 	}
-	var err error
 	if o.faultSet, err = sim.ParseFaults(o.faults); err != nil {
 		return fmt.Errorf("--faults: %w", err)
 	}
-	if o.newCore, err = entry.cores(o.replicas, (o.replicas-1)/3); err != nil {
+	if err := entry.CheckReplicas(o.replicas); err != nil {
+		return fmt.Errorf("%s %w", entry.Name, err)
+	}
+	if _, err := entry.SimNew(0, o.replicas, sim.NewChainApp()); err != nil {
 		return err
+	}
+	n := o.replicas
+	o.newCore = func(id uint32, app protocols.App) protocols.Core {
+		c, _ := entry.SimNew(id, n, app) // n was checked above
+		return c
 	}
 	if !o.changed("seed") {
 		var b [4]byte // 32 bits: plenty of seeds, and a repro line one can type
@@ -203,9 +150,10 @@ func (o *simOptions) config(seed uint64) sim.Config {
 		Seed: seed, N: o.replicas, New: o.newCore, Clients: o.clients, Requests: o.requests,
 		Faults: o.faultSet, Protocol: o.protocol, ReproArgs: o.reproArgs,
 	}
-	if o.entry.tune != nil {
-		o.entry.tune(&c)
+	if t := o.entry.SimClientTimeout; t != 0 {
+		c.ClientTimeout = t
 	}
+	c.ClientsSendToAll = o.entry.ClientsSendToAll
 	if o.verbose {
 		c.TraceLines = 400
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/replbench/replbench/internal/wire"
 	"github.com/replbench/replbench/protocols"
+	"github.com/replbench/replbench/protocols/registry"
 )
 
 func runSim(t *testing.T, args ...string) (string, error) {
@@ -63,13 +64,18 @@ func (c *silentCore) Message(uint32, []byte, *protocols.Effects) {}
 func (c *silentCore) Tick(*protocols.Effects)                    {}
 
 func TestSimFailureStopsWithRepro(t *testing.T) {
-	simProtocols["silent"] = simProtocol{replicas: 1,
-		cores: func(int, int) (func(uint32, protocols.App) protocols.Core, error) {
-			return func(_ uint32, app protocols.App) protocols.Core {
-				return &silentCore{app: app, last: map[uint32]uint64{}}
-			}, nil
+	silent := &protocols.Protocol{Name: "silent", DefaultReplicas: 1,
+		CheckReplicas: func(int) error { return nil },
+		SimNew: func(_ uint32, _ int, app protocols.App) (protocols.Core, error) {
+			return &silentCore{app: app, last: map[uint32]uint64{}}, nil
 		}}
-	t.Cleanup(func() { delete(simProtocols, "silent") })
+	lookupProtocol = func(name string) (*protocols.Protocol, error) {
+		if name == "silent" {
+			return silent, nil
+		}
+		return registry.Lookup(name)
+	}
+	t.Cleanup(func() { lookupProtocol = registry.Lookup })
 	out, err := runSim(t, "--protocol", "silent", "--seed", "5", "--seeds", "3", "--faults", "none",
 		"--requests", "2", "--liveness-ticks", "300")
 	repro := "replbench sim --protocol silent --seed 5 --faults none --requests 2 --liveness-ticks 300"
@@ -96,7 +102,7 @@ func TestSimBadFlags(t *testing.T) {
 		{[]string{}, "--protocol is required"},
 		{[]string{"--protocol", "raft"}, `unknown protocol "raft"`},
 		{[]string{"--protocol", "unreplicated", "--faults", "loss,fire"}, `unknown fault "fire"`},
-		{[]string{"--protocol", "unreplicated", "--replicas", "4"}, "exactly 1 replica, not 4"},
+		{[]string{"--protocol", "unreplicated", "--replicas", "4"}, "unreplicated needs 1 replica, got 4"},
 		{[]string{"--protocol", "unreplicated", "--seeds", "0"}, "must be positive"},
 		{[]string{"--protocol", "unreplicated", "--loss", "1.5"}, "must lie in [0, 1)"},
 	}

@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/replbench/replbench/keys"
+	"github.com/replbench/replbench/protocols/registry"
 )
 
 // Config is what every process of a cluster agrees on.
 type Config struct {
-	Protocol string   `json:"protocol"` // unreplicated | pbft | hotstuff
+	Protocol string   `json:"protocol"` // a name in protocols/registry
 	Replicas []string `json:"replicas"` // replica i listens on Replicas[i]
 	Clients  int      `json:"clients"`  // client ids are 0..Clients-1
 
@@ -55,12 +56,14 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// F is the number of faulty replicas the cluster tolerates.
+// F is the number of faulty replicas the cluster tolerates (0 for an
+// unknown protocol, which Validate refuses).
 func (c *Config) F() int {
-	if c.Protocol == "unreplicated" {
+	p, err := registry.Lookup(c.Protocol)
+	if err != nil {
 		return 0
 	}
-	return (len(c.Replicas) - 1) / 3
+	return p.Faults(len(c.Replicas))
 }
 
 // ReplyQuorum is how many matching replies a client waits for.
@@ -68,17 +71,12 @@ func (c *Config) ReplyQuorum() int { return c.F() + 1 }
 
 // Validate reports the first inconsistency in c.
 func (c *Config) Validate() error {
-	switch c.Protocol {
-	case "unreplicated":
-		if len(c.Replicas) != 1 {
-			return fmt.Errorf("unreplicated needs exactly 1 replica, got %d", len(c.Replicas))
-		}
-	case "pbft", "hotstuff":
-		if n := len(c.Replicas); n < 4 || (n-1)%3 != 0 {
-			return fmt.Errorf("%s needs n = 3f+1 >= 4 replicas, got %d", c.Protocol, n)
-		}
-	default:
-		return fmt.Errorf("unknown protocol %q", c.Protocol)
+	p, err := registry.Lookup(c.Protocol)
+	if err != nil {
+		return err
+	}
+	if err := p.CheckReplicas(len(c.Replicas)); err != nil {
+		return fmt.Errorf("%s %w", p.Name, err)
 	}
 	if c.Clients < 1 {
 		return fmt.Errorf("clients must be >= 1, got %d", c.Clients)
