@@ -40,7 +40,7 @@ type message struct {
 func decode(frame []byte) message {
 	m := message{size: len(frame), batch: -1}
 	if len(frame) > 5 {
-		m.typ, m.hasType = wire.Type(frame[5]), true
+		m.typ, m.hasType = wire.TypeOf(frame), true
 	}
 	if _, _, err := wire.ParseHeader(frame, math.MaxInt); err != nil {
 		m.err = err

@@ -145,7 +145,7 @@ func (f *flow) start(t *tcpStreams, s segment) {
 // emit passes a frame on, and learns the principals at either end from the
 // handshake frames that name them.
 func (f *flow) emit(out sink, off int64, b []byte) {
-	switch wire.Type(b[5]) {
+	switch wire.TypeOf(b) {
 	case wire.TypeHello:
 		if h, err := wire.DecodeHello(b); err == nil {
 			f.conn.names[f.src], f.conn.names[f.dst] = h.From, h.To

@@ -110,7 +110,7 @@ func VerifyEmbedded(frame []byte, role keys.Role, auth keys.Authenticator) error
 	}
 	from := keys.Principal{Role: role, ID: sender}
 	if err := auth.Verify(from, signed, a); err != nil {
-		return fmt.Errorf("embedded %v from %v: %w", wire.Type(frame[5]), from, err)
+		return fmt.Errorf("embedded %v from %v: %w", wire.TypeOf(frame), from, err)
 	}
 	return nil
 }

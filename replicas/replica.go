@@ -363,7 +363,7 @@ func (r *Replica) Run(ctx context.Context) error {
 
 func (r *Replica) step(in inbound) {
 	r.release(len(in.frame))
-	if in.frame[5] == byte(wire.TypeRequest) {
+	if wire.TypeOf(in.frame) == wire.TypeRequest {
 		if err := wire.DecodeRequest(in.frame, &r.req); err != nil {
 			r.malformed.Add(1)
 			return
@@ -462,7 +462,7 @@ func (r *Replica) fits(m protocols.Message) bool {
 		receivers = len(r.cfg.Replicas) - 1
 	}
 	r.sendErrors.Add(uint64(receivers))
-	t := wire.Type(m.Frame[5])
+	t := wire.TypeOf(m.Frame)
 	if !r.tooLarge[t] {
 		if r.tooLarge == nil {
 			r.tooLarge = make(map[wire.Type]bool)

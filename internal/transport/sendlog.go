@@ -76,7 +76,7 @@ func (l *sendLog) refused(log *slog.Logger, to keys.Principal, frame []byte, err
 
 	typ := "?"
 	if len(frame) >= wire.HeaderSize {
-		typ = wire.Type(frame[5]).String()
+		typ = wire.TypeOf(frame).String()
 	}
 	level := slog.LevelWarn
 	if k.reason == "transport closed" {

@@ -58,3 +58,20 @@ type Reply struct {
 	Result  []byte
 	Auth    []byte // over SignedBytes: the frame from the version byte through the result
 }
+
+// TypeOf returns the type of a frame whose header has been checked
+// (ParseHeader, SplitFrame, ReadFrame), or 0, a type no message has, when
+// frame is shorter than a header.
+func TypeOf(frame []byte) Type {
+	if len(frame) < HeaderSize {
+		return 0
+	}
+	return Type(frame[5])
+}
+
+// RequestOverhead and ReplyOverhead are a sealed request's and reply's sizes
+// besides their payload or result and authenticator.
+const (
+	RequestOverhead = HeaderSize + 4 + 8 + 8 + 1 + 4 + 2         // client, session, seq, flags, payload length, auth length
+	ReplyOverhead   = HeaderSize + 4 + 4 + 8 + 8 + 8 + 1 + 4 + 2 // replica, client, session, seq, view, flags, result length, auth length
+)

@@ -557,3 +557,17 @@ func TestDecodeAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocs per decode, want 0", allocs)
 	}
 }
+
+// TestOverheads: the overhead constants are what the encoders write around
+// an empty payload or result without an authenticator, and TypeOf reads
+// the type of a frame and of nothing shorter than a header.
+func TestOverheads(t *testing.T) {
+	req := sealedRequest(&Request{Client: 1, Session: 2, Seq: 3})
+	rep := sealedReply(&Reply{Replica: 1, Client: 2, Session: 3, Seq: 4, View: 5})
+	if len(req) != RequestOverhead || len(rep) != ReplyOverhead {
+		t.Errorf("request %d bytes (RequestOverhead %d), reply %d bytes (ReplyOverhead %d)", len(req), RequestOverhead, len(rep), ReplyOverhead)
+	}
+	if TypeOf(req) != TypeRequest || TypeOf(rep) != TypeReply || TypeOf(req[:HeaderSize-1]) != 0 {
+		t.Errorf("TypeOf: %v, %v, %v", TypeOf(req), TypeOf(rep), TypeOf(req[:HeaderSize-1]))
+	}
+}

@@ -262,7 +262,7 @@ func (c *Core) handle(from uint32, frame []byte) error {
 	if len(frame) < wire.HeaderSize || int(from) >= c.n {
 		return errReject
 	}
-	switch wire.Type(frame[5]) {
+	switch wire.TypeOf(frame) {
 	case wire.TypeHSProposal:
 		return c.onProposal(from, frame)
 	case wire.TypeHSVote:

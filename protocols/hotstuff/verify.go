@@ -17,7 +17,7 @@ func Verify(frame []byte, replicas, clients keys.Authenticator) error {
 	if len(frame) < wire.HeaderSize {
 		return errReject
 	}
-	switch wire.Type(frame[5]) {
+	switch wire.TypeOf(frame) {
 	case wire.TypeHSProposal:
 		var m wire.HSProposal
 		if err := wire.DecodeHSProposal(frame, &m); err != nil {
@@ -39,7 +39,7 @@ func Verify(frame []byte, replicas, clients keys.Authenticator) error {
 			return err
 		}
 		return m.Proposals.Each(func(f []byte) error {
-			if len(f) < wire.HeaderSize || wire.Type(f[5]) != wire.TypeHSProposal {
+			if len(f) < wire.HeaderSize || wire.TypeOf(f) != wire.TypeHSProposal {
 				return errReject
 			}
 			if err := protocols.VerifyEmbedded(f, keys.RoleReplica, replicas); err != nil {

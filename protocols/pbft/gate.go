@@ -32,7 +32,7 @@ func (g *Gate) Needed(frame []byte) bool {
 	if g == nil || len(frame) < wire.HeaderSize+4+16 {
 		return true
 	}
-	t := wire.Type(frame[5])
+	t := wire.TypeOf(frame)
 	if t != wire.TypePrepare && t != wire.TypeCommit {
 		return true
 	}

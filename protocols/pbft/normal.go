@@ -208,7 +208,7 @@ func (c *Core) sendVote(t wire.Type, view, seq uint64, d [wire.DigestSize]byte) 
 }
 
 func (c *Core) onVote(from uint32, frame []byte) error {
-	t := wire.Type(frame[5])
+	t := wire.TypeOf(frame)
 	var m wire.Vote
 	if err := wire.DecodeVote(frame, t, &m); err != nil || m.Replica != from {
 		return errReject

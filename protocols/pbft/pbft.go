@@ -253,7 +253,7 @@ func (c *Core) Message(from uint32, frame []byte, out *protocols.Effects) {
 		return
 	}
 	var err error
-	switch wire.Type(frame[5]) {
+	switch wire.TypeOf(frame) {
 	case wire.TypePrePrepare:
 		err = c.onPrePrepare(from, frame)
 	case wire.TypePrepare, wire.TypeCommit:

@@ -16,7 +16,7 @@ func Verify(frame []byte, replicas, clients keys.Authenticator) error {
 	if len(frame) < wire.HeaderSize {
 		return errReject
 	}
-	switch wire.Type(frame[5]) {
+	switch wire.TypeOf(frame) {
 	case wire.TypePrePrepare:
 		var m wire.PrePrepare
 		if err := wire.DecodePrePrepare(frame, &m); err != nil {

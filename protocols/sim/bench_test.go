@@ -70,7 +70,7 @@ func (c *quorumCore) Message(from uint32, frame []byte, out *protocols.Effects) 
 		return
 	}
 	e := c.entry(seq)
-	switch wire.Type(frame[5]) {
+	switch wire.TypeOf(frame) {
 	case typeOrder:
 		if e.body != nil || len(body) < 20 {
 			return

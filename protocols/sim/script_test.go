@@ -94,7 +94,7 @@ func TestScriptedPartitionAndFilter(t *testing.T) {
 	s := newScripted(t)
 	s.Partition([]uint32{1})
 	s.SetFilter(func(from, to keys.Principal, frame []byte) bool {
-		return !(to == keys.Replica(2) && wire.Type(frame[5]) == typeOrder)
+		return !(to == keys.Replica(2) && wire.TypeOf(frame) == typeOrder)
 	})
 	s.Submit(0, []byte("x"))
 	if !s.RunUntil(s.Done, 100) {
@@ -136,7 +136,7 @@ func TestScriptedRetransmit(t *testing.T) {
 	var flags []uint8
 	s.SetFilter(func(from, to keys.Principal, frame []byte) bool {
 		var r wire.Request
-		if wire.Type(frame[5]) == wire.TypeRequest && wire.DecodeRequest(frame, &r) == nil {
+		if wire.TypeOf(frame) == wire.TypeRequest && wire.DecodeRequest(frame, &r) == nil {
 			flags = append(flags, r.Flags)
 			return r.Flags&wire.FlagRetransmit != 0
 		}
@@ -162,7 +162,7 @@ func TestClientFollowsView(t *testing.T) {
 	s.deliverReply(&s.clients[0], wire.Seal(late, nil)) // view 6: primary is 6 mod 4 = 2
 	var to []keys.Principal
 	s.SetFilter(func(_, dst keys.Principal, frame []byte) bool {
-		if wire.Type(frame[5]) == wire.TypeRequest {
+		if wire.TypeOf(frame) == wire.TypeRequest {
 			to = append(to, dst)
 		}
 		return true

@@ -298,7 +298,7 @@ func (s *Sim) event(e *Event, frame []byte) {
 }
 
 func (s *Sim) frameEvent(kind EventKind, from, to keys.Principal, frame []byte, note string) {
-	s.event(&Event{Kind: kind, From: from, To: to, Type: wire.Type(frame[5]), Size: len(frame), Note: note}, frame)
+	s.event(&Event{Kind: kind, From: from, To: to, Type: wire.TypeOf(frame), Size: len(frame), Note: note}, frame)
 }
 
 // arenaChunk is the size of the blocks frames are cut from. Frames are never
@@ -395,10 +395,10 @@ func (s *Sim) apply(id uint32) {
 }
 
 // replyOverhead is a sealed reply's size without its result and authenticator.
-const replyOverhead = wire.HeaderSize + 4 + 4 + 8 + 8 + 8 + 1 + 4 + 2
+const replyOverhead = wire.ReplyOverhead
 
 // requestOverhead is the same for a request and its payload.
-const requestOverhead = wire.HeaderSize + 4 + 8 + 8 + 1 + 4 + 2
+const requestOverhead = wire.RequestOverhead
 
 // send puts a sealed frame on the link from -> to, where it may be cut by a
 // partition or the filter, lost or duplicated.
@@ -460,7 +460,7 @@ func (s *Sim) deliver(e event) {
 	}
 	s.stats.Delivered++
 	s.frameEvent(EvDeliver, e.from, e.to, e.frame, "")
-	if wire.Type(e.frame[5]) == wire.TypeRequest {
+	if wire.TypeOf(e.frame) == wire.TypeRequest {
 		if err := wire.DecodeRequest(e.frame, &s.req); err != nil {
 			s.stats.Malformed++
 			return
