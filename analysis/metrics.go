@@ -33,9 +33,6 @@ var metrics = []Metric{
 // latencyPair is the y of figures that draw p50 and p99 together.
 const latencyPair = "latency"
 
-// Metrics lists every metric a figure can plot.
-func Metrics() []Metric { return append([]Metric(nil), metrics...) }
-
 // MetricByKey finds a metric by its key in a spec's figures section.
 func MetricByKey(key string) (Metric, bool) {
 	for _, m := range metrics {

@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"fmt"
-	"image/color"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -30,9 +29,6 @@ type LegendEntry struct {
 // NewPanel returns a plot in the figures' style with its axis labels; a
 // title set on it is drawn above its data.
 func NewPanel(xLabel, yLabel string) *plot.Plot { return newPanel(xLabel, yLabel) }
-
-// Colour is series i's colour.
-func Colour(i int) color.Color { return lookFor(i, 0).color }
 
 // LineStyle is series i's line, dashed for j > 0 (the j-th of several runs
 // or kinds of line drawn together).

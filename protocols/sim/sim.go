@@ -221,11 +221,6 @@ func (s *Sim) groupsString() string {
 	return b.String()
 }
 
-// SetFaults sets the network faults in force (Loss, Dup, Reorder); other
-// kinds in f are ignored, since crashes and partitions are events, not
-// states of the network.
-func (s *Sim) SetFaults(f Faults) { s.active = f & (Loss | Dup | Reorder) }
-
 // SetFilter installs a filter every frame passes when it is sent: frames
 // for which keep returns false are dropped (traced as "filter"). nil
 // removes it. Scripted tests use it to cut particular messages.
@@ -248,10 +243,6 @@ func (s *Sim) InFlight() int { return len(s.queue) }
 
 // Trace returns the most recent events (Config.TraceLines of them), oldest first.
 func (s *Sim) Trace() []Event { return s.trace.events() }
-
-// TraceHash summarises every event so far, including the bytes of every
-// frame delivered. Runs with the same seed and configuration have the same hash.
-func (s *Sim) TraceHash() uint64 { return s.trace.hash }
 
 // Err returns the first safety violation the checkers found, as a
 // *Failure, or nil. Checking goes on after it, but only the first is kept.
