@@ -4,11 +4,11 @@
 package clients
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,6 +16,7 @@ import (
 	"github.com/replbench/replbench/internal/transport"
 	"github.com/replbench/replbench/internal/wire"
 	"github.com/replbench/replbench/keys"
+	"github.com/replbench/replbench/protocols/client"
 	"github.com/replbench/replbench/protocols/registry"
 )
 
@@ -55,49 +56,26 @@ type Tap interface {
 }
 
 // Stats counts what a client saw.
-type Stats struct {
-	Sent, Retransmits, Completed, GaveUp uint64
-	BadReplies                           uint64 // replies that failed to decode or verify
-	Mismatched                           uint64 // verified replies whose result differed from the quorum's
-}
+type Stats = client.Stats
 
-// Client issues requests. Safe for concurrent use.
+// Client issues requests over the network: the protocol logic (numbering,
+// where requests go, the reply quorum, retransmission, giving up) is
+// protocols/client's Core, the same the simulator runs; Client adds the
+// transport, reply verification, the clock and the callers' callbacks.
+// Safe for concurrent use.
 type Client struct {
-	cfg    Config
-	tr     transport.Transport
-	n      int
-	quorum int
-	// sendToAll sends every request to all replicas at once: with a
-	// rotating leader (HotStuff) there is no primary to aim at, and every
-	// replica keeps the requests it holds until one of them proposes them
-	// (protocols.Protocol.ClientsSendToAll).
-	sendToAll bool
+	cfg   Config
+	tr    transport.Transport
+	start time.Time // the core's ticks are nanoseconds since
 
-	mu      sync.Mutex
-	seq     uint64
-	view    uint64
-	pending map[uint64]*call
-	stats   Stats
-	closed  bool
-	buf     []byte
-	authBuf []byte
+	mu     sync.Mutex
+	core   *client.Core
+	done   map[uint64]func([]byte, error) // by request number
+	out    client.Output
+	closed bool
 
 	stop chan struct{}
 	wg   sync.WaitGroup
-}
-
-type call struct {
-	frame   []byte // sealed, ready to resend
-	flags   uint8
-	first   time.Time
-	last    time.Time
-	replies []reply // one per replica that answered; only kept when quorum > 1
-	done    func([]byte, error)
-}
-
-type reply struct {
-	replica uint32
-	result  []byte
 }
 
 // New connects a client to the cluster's replicas and waits until it can
@@ -120,14 +98,17 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("client %d: %w", cfg.ID, err)
 	}
 	c := &Client{
-		cfg: cfg, n: len(cfg.Cluster.Replicas), quorum: cfg.Cluster.ReplyQuorum(),
-		sendToAll: proto.ClientsSendToAll,
-		pending:   make(map[uint64]*call), stop: make(chan struct{}),
+		cfg: cfg, start: time.Now(), done: make(map[uint64]func([]byte, error)), stop: make(chan struct{}),
+		core: client.New(client.Config{
+			ID: cfg.ID, Session: cfg.Session, N: len(cfg.Cluster.Replicas), Quorum: cfg.Cluster.ReplyQuorum(),
+			SendToAll: proto.ClientsSendToAll, Timeout: uint64(cfg.Timeout), GiveUp: uint64(cfg.GiveUp), Auth: cfg.Auth,
+		}),
 	}
+	n := len(cfg.Cluster.Replicas)
 	if cfg.Transport != nil {
 		c.tr, err = cfg.Transport(c.deliver)
 	} else {
-		peers := make(map[keys.Principal]string, c.n)
+		peers := make(map[keys.Principal]string, n)
 		for i, addr := range cfg.Cluster.Replicas {
 			peers[keys.Replica(uint32(i))] = addr
 		}
@@ -143,7 +124,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		})
 		if err == nil {
 			c.tr = tcp
-			all := make([]keys.Principal, 0, c.n)
+			all := make([]keys.Principal, 0, n)
 			for p := range peers {
 				all = append(all, p)
 			}
@@ -174,7 +155,8 @@ func (c *Client) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return o.res, o.err
 	case <-ctx.Done():
 		c.mu.Lock()
-		delete(c.pending, seq)
+		c.core.Forget(seq)
+		delete(c.done, seq)
 		c.mu.Unlock()
 		return nil, ctx.Err()
 	}
@@ -190,42 +172,24 @@ func (c *Client) InvokeAsync(payload []byte, done func(result []byte, err error)
 		done(nil, ErrClosed)
 		return 0
 	}
-	c.seq++
-	seq := c.seq
-	frame, err := c.seal(seq, 0, payload)
+	c.out.Reset()
+	seq, err := c.core.Submit(c.now(), payload, &c.out)
 	if err != nil {
 		c.mu.Unlock()
 		done(nil, err)
 		return seq
 	}
-	now := time.Now()
-	cl := &call{frame: frame, first: now, last: now, done: done}
-	c.pending[seq] = cl
-	c.stats.Sent++
-	primary := keys.Replica(uint32(c.view % uint64(c.n)))
+	c.done[seq] = done
+	sends := slices.Clone(c.out.Sends)
 	c.mu.Unlock()
-	if c.sendToAll {
-		for i := 0; i < c.n; i++ {
-			c.send(keys.Replica(uint32(i)), frame)
-		}
-	} else {
-		c.send(primary, frame)
+	for _, m := range sends {
+		c.send(m.To, m.Frame)
 	}
 	return seq
 }
 
-// seal encodes and authenticates a request; c.mu must be held.
-func (c *Client) seal(seq uint64, flags uint8, payload []byte) ([]byte, error) {
-	c.buf = wire.AppendRequest(c.buf[:0], &wire.Request{Client: c.cfg.ID, Session: c.cfg.Session, Seq: seq, Flags: flags, Payload: payload})
-	var err error
-	c.authBuf, err = c.cfg.Auth.Sign(c.authBuf[:0], wire.SignedBytes(c.buf))
-	if err != nil {
-		return nil, fmt.Errorf("sign request: %w", err)
-	}
-	// The frame is kept for retransmission, so it gets its own memory.
-	frame := make([]byte, 0, len(c.buf)+len(c.authBuf)+2)
-	return wire.Seal(append(frame, c.buf...), c.authBuf), nil
-}
+// now is the core's clock: nanoseconds since the client started.
+func (c *Client) now() uint64 { return uint64(time.Since(c.start)) }
 
 func (c *Client) send(to keys.Principal, frame []byte) {
 	if c.cfg.Tap != nil {
@@ -236,136 +200,95 @@ func (c *Client) send(to keys.Principal, frame []byte) {
 	}
 }
 
-// deliver handles a reply frame from a replica.
+// deliver handles a reply frame from a replica: checked to come from the
+// replica it names and verified here, then judged by the core.
 func (c *Client) deliver(from keys.Principal, frame []byte) {
 	if c.cfg.Tap != nil {
 		c.cfg.Tap.Received(from, frame)
 	}
 	var r wire.Reply
-	if err := wire.DecodeReply(frame, &r); err != nil || from.Role != keys.RoleReplica || r.Replica != from.ID || r.Client != c.cfg.ID {
-		c.bad()
-		return
-	}
-	_, signed, auth, err := wire.Open(frame)
-	if err != nil || c.cfg.Auth.Verify(from, signed, auth) != nil {
-		c.bad()
-		return
+	ok := wire.DecodeReply(frame, &r) == nil && from.Role == keys.RoleReplica && r.Replica == from.ID && r.Client == c.cfg.ID
+	if ok {
+		_, signed, auth, err := wire.Open(frame)
+		ok = err == nil && c.cfg.Auth.Verify(from, signed, auth) == nil
 	}
 	c.mu.Lock()
-	if r.View > c.view {
-		c.view = r.View
-	}
-	cl := c.pending[r.Seq]
-	if cl == nil || r.Session != c.cfg.Session { // late reply, or one for an earlier client of this ID
+	if c.closed {
 		c.mu.Unlock()
 		return
 	}
-	if c.quorum > 1 && !c.record(cl, r.Replica, r.Result) {
+	if !ok {
+		c.core.BadReply()
 		c.mu.Unlock()
 		return
 	}
-	delete(c.pending, r.Seq)
-	c.stats.Completed++
+	c.out.Reset()
+	c.core.Reply(&r, &c.out)
+	finished := c.finished()
 	c.mu.Unlock()
-	cl.done(r.Result, nil)
+	for _, f := range finished {
+		f.done(f.result, f.err)
+	}
 }
 
-// record adds a replica's result to cl and reports whether a quorum of
-// replicas now agrees on this result; c.mu must be held.
-func (c *Client) record(cl *call, replica uint32, result []byte) bool {
-	for _, p := range cl.replies {
-		if p.replica == replica {
-			return false // a duplicate counts once
+type finished struct {
+	done   func([]byte, error)
+	result []byte
+	err    error
+}
+
+// finished takes the callbacks of the requests c.out ended; c.mu must be held.
+func (c *Client) finished() []finished {
+	var fs []finished
+	for _, o := range c.out.Done {
+		done := c.done[o.Seq]
+		delete(c.done, o.Seq)
+		if done == nil {
+			continue
 		}
-	}
-	cl.replies = append(cl.replies, reply{replica, append([]byte(nil), result...)})
-	match := 0
-	for _, p := range cl.replies {
-		if bytes.Equal(p.result, result) {
-			match++
+		f := finished{done: done, result: o.Result}
+		if o.GaveUp {
+			f.err = ErrGaveUp
 		}
+		fs = append(fs, f)
 	}
-	if match < c.quorum && len(cl.replies) == c.n {
-		c.stats.Mismatched++
-	}
-	return match >= c.quorum
+	return fs
 }
 
-func (c *Client) bad() {
-	c.mu.Lock()
-	c.stats.BadReplies++
-	c.mu.Unlock()
-}
-
-// retransmitLoop resends requests that waited longer than Timeout, to every
-// replica (so a faulty primary cannot hide them), and fails those past GiveUp.
+// retransmitLoop gives the core its clock: it resends requests that waited
+// longer than Timeout, to every replica (so a faulty primary cannot hide
+// them), and fails those past GiveUp.
 func (c *Client) retransmitLoop() {
 	defer c.wg.Done()
-	period := c.cfg.Timeout / 4
-	if period < time.Millisecond {
-		period = time.Millisecond
-	}
+	period := max(c.cfg.Timeout/4, time.Millisecond)
 	t := time.NewTicker(period)
 	defer t.Stop()
-	type resend struct {
-		frame []byte
-	}
-	var (
-		again  []resend
-		failed []func([]byte, error)
-	)
 	for {
 		select {
 		case <-c.stop:
 			return
-		case now := <-t.C:
-			again, failed = again[:0], failed[:0]
+		case <-t.C:
 			c.mu.Lock()
-			for seq, cl := range c.pending {
-				switch {
-				case now.Sub(cl.first) > c.cfg.GiveUp:
-					delete(c.pending, seq)
-					c.stats.GaveUp++
-					failed = append(failed, cl.done)
-				case now.Sub(cl.last) > c.cfg.Timeout:
-					if cl.flags&wire.FlagRetransmit == 0 {
-						cl.flags |= wire.FlagRetransmit
-						if f, err := c.seal(seq, cl.flags, cl.payload()); err == nil {
-							cl.frame = f
-						}
-					}
-					cl.last = now
-					c.stats.Retransmits++
-					again = append(again, resend{cl.frame})
-				}
-			}
+			c.out.Reset()
+			c.core.Tick(c.now(), &c.out)
+			sends := slices.Clone(c.out.Sends)
+			failed := c.finished()
 			c.mu.Unlock()
-			for _, r := range again {
-				for i := 0; i < c.n; i++ {
-					c.send(keys.Replica(uint32(i)), r.frame)
-				}
+			for _, m := range sends {
+				c.send(m.To, m.Frame)
 			}
-			for _, done := range failed {
-				done(nil, ErrGaveUp)
+			for _, f := range failed {
+				f.done(nil, f.err)
 			}
 		}
 	}
-}
-
-// payload recovers the request's payload from its sealed frame.
-func (cl *call) payload() []byte {
-	var r wire.Request
-	if wire.DecodeRequest(cl.frame, &r) != nil {
-		return nil
-	}
-	return r.Payload
 }
 
 // Stats returns the client's counters.
 func (c *Client) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.stats
+	return c.core.Stats()
 }
 
 // Close fails outstanding requests with ErrClosed and closes the transport.
@@ -376,14 +299,14 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
-	pending := c.pending
-	c.pending = nil
+	pending := c.done
+	c.done = nil
 	c.mu.Unlock()
 	close(c.stop)
 	c.wg.Wait()
 	err := c.tr.Close()
-	for _, cl := range pending {
-		cl.done(nil, ErrClosed)
+	for _, done := range pending {
+		done(nil, ErrClosed)
 	}
 	return err
 }
