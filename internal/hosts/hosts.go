@@ -130,15 +130,7 @@ func LoadReader(ctx context.Context, path, reader string) (*File, error) {
 	default:
 		format, root = detect(path, data)
 	}
-	var f *File
-	if format == formatYAML {
-		f, err = p.parseYAML(data)
-		if f != nil {
-			f.Reader = ReaderYAML
-		}
-	} else {
-		f, err = p.readInventory(ctx, reader, format, data, root)
-	}
+	f, err := p.read(ctx, reader, format, data, root)
 	if err != nil {
 		return nil, err
 	}
@@ -194,15 +186,7 @@ func parse(path string, data []byte) (*File, error) {
 		return nil, err
 	}
 	format, root := detect(path, data)
-	var f *File
-	if format == formatYAML {
-		f, err = p.parseYAML(data)
-		if f != nil {
-			f.Reader = ReaderYAML
-		}
-	} else {
-		f, err = p.readInventory(context.Background(), "builtin", format, data, root)
-	}
+	f, err := p.read(context.Background(), "builtin", format, data, root)
 	if err != nil {
 		return nil, err
 	}
@@ -357,4 +341,17 @@ func checkLabel(l string) string {
 		return fmt.Sprintf("label %q must not contain spaces or commas", l)
 	}
 	return ""
+}
+
+// read reads a hosts file of the detected format: replbench's YAML, or an
+// Ansible inventory through reader.
+func (p *parser) read(ctx context.Context, reader string, format int, data []byte, root *yaml.Node) (*File, error) {
+	if format == formatYAML {
+		f, err := p.parseYAML(data)
+		if f != nil {
+			f.Reader = ReaderYAML
+		}
+		return f, err
+	}
+	return p.readInventory(ctx, reader, format, data, root)
 }
